@@ -1,0 +1,51 @@
+import tseslint from 'typescript-eslint';
+
+// Workflow code runs in Temporal's deterministic sandbox: it may import only the workflow SDK,
+// @temporalio/common and src/shared; everything else (activities included) by `import type`.
+const workflowBoundary = {
+  files: ['src/workflows/**/*.ts'],
+  rules: {
+    '@typescript-eslint/no-restricted-imports': [
+      'error',
+      {
+        patterns: [
+          {
+            regex: '^(?!@temporalio/(workflow|common)(/|$)|\\.\\./shared/|\\./)',
+            message: 'Workflows may import only @temporalio/workflow, @temporalio/common and src/shared (use `import type` for the rest).',
+            allowTypeImports: true,
+          },
+          {
+            regex: '^\\.\\./(?!shared/)',
+            message: 'Workflows may import only src/shared at run time; activities come in by `import type`.',
+            allowTypeImports: true,
+          },
+        ],
+        paths: ['pg', 'express', 'zod', 'pino', 'fs', 'path', 'os', 'crypto', 'http', 'https', 'child_process'].map((name) => ({
+          name,
+          message: 'Not allowed in workflow code (non-deterministic or Node-only).',
+          allowTypeImports: true,
+        })),
+      },
+    ],
+  },
+};
+
+export default tseslint.config(
+  { ignores: ['node_modules/', 'dist/', '.data/', 'coverage/', 'test-artifacts/', 'scripts/*.js', 'jest.config.js'] },
+  ...tseslint.configs.recommended,
+  {
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+    },
+  },
+  workflowBoundary,
+  {
+    files: ['src/shared/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        { patterns: [{ regex: '^(?!@temporalio/(workflow|common)(/|$)|\\./)', message: 'src/shared is dependency-free (workflow-safe).' }] },
+      ],
+    },
+  },
+);

@@ -1,0 +1,69 @@
+import type { Pool } from 'pg';
+import { appendEvent, inTransaction, insertAction, updateProjection } from '../db/evidence-repository';
+import { canonicalHash } from '../evidence/payload-hash';
+import type { JsonObject } from '../shared/action';
+import type { AgentActionInput } from '../shared/action-state';
+import type { PolicyDecision } from '../shared/policy';
+import type { ActivityDeps } from './deps';
+
+export interface Admission {
+  decision: PolicyDecision;
+  payloadHash: string;
+}
+
+async function recordedClassification(pool: Pool, actionId: string): Promise<Admission | undefined> {
+  const { rows } = await pool.query<{ data: { decision: PolicyDecision; payloadHash: string } }>(
+    `SELECT data FROM action_events WHERE action_id = $1 AND event_key = 'classified'`,
+    [actionId],
+  );
+  return rows[0] ? { decision: rows[0].data.decision, payloadHash: rows[0].data.payloadHash } : undefined;
+}
+
+export function createAdmissionActivities({ pool, policy }: Pick<ActivityDeps, 'pool' | 'policy'>) {
+  return {
+    /**
+     * Stores the request and classifies it by policy, in one round trip. A retry returns the
+     * classification already recorded, so a policy reload between attempts cannot change it.
+     */
+    async admitAction(input: AgentActionInput & { runId: string; occurredAt: string }): Promise<Admission> {
+      const previous = await recordedClassification(pool, input.actionId);
+      if (previous) return previous;
+      const payloadHash = canonicalHash(input.request.payload);
+      const decision = policy.evaluate(input.request);
+      return inTransaction(pool, async (client) => {
+        await insertAction(client, { ...input, payloadHash });
+        await appendEvent(client, {
+          actionId: input.actionId,
+          eventKey: 'requested',
+          type: 'action.requested',
+          actor: input.request.agent.id,
+          data: { request: input.request as unknown as JsonObject, requestHash: input.requestHash, payloadHash },
+          occurredAt: input.submittedAt,
+        });
+        await appendEvent(client, {
+          actionId: input.actionId,
+          eventKey: 'classified',
+          type: 'policy.classified',
+          actor: 'policy',
+          data: { decision: decision as unknown as JsonObject, payloadHash },
+          occurredAt: input.occurredAt,
+        });
+        await updateProjection(client, input.actionId, {
+          runId: input.runId,
+          outcome: decision.outcome,
+          risk: decision.risk,
+          matchedRules: decision.matchedRules,
+          reason: decision.reason,
+          policyVersion: decision.policyVersion,
+        });
+        return { decision, payloadHash };
+      });
+    },
+
+    /** Re-classifies a reviewer's edit: an edit may never escape a stricter rule. Records nothing. */
+    async classifyEdit(input: AgentActionInput & { editedPayload: JsonObject }): Promise<Admission> {
+      const request = { ...input.request, payload: input.editedPayload };
+      return { decision: policy.evaluate(request), payloadHash: canonicalHash(input.editedPayload) };
+    },
+  };
+}

@@ -1,0 +1,18 @@
+import type { Logger } from 'pino';
+import type { Pool } from 'pg';
+import type { ExecutorRegistry } from '../executors/executor';
+import type { NotificationChannel } from '../notifications/review-notification';
+import type { ActionRequest } from '../shared/action';
+import type { PolicyDecision } from '../shared/policy';
+
+export interface PolicyEngine {
+  evaluate(request: ActionRequest): PolicyDecision;
+}
+
+export interface ActivityDeps {
+  pool: Pool;
+  policy: PolicyEngine;
+  channels: NotificationChannel[];
+  executors: ExecutorRegistry;
+  logger: Pick<Logger, 'info' | 'warn' | 'error'>;
+}

@@ -1,0 +1,29 @@
+import { recordStep, type ActionProjection, type EvidenceEvent } from '../db/evidence-repository';
+import { canonicalHash } from '../evidence/payload-hash';
+import type { JsonObject } from '../shared/action';
+import type { ActivityDeps } from './deps';
+
+export interface StepRecord {
+  event: EvidenceEvent;
+  projection?: ActionProjection;
+}
+
+export function createEvidenceActivities({ pool }: Pick<ActivityDeps, 'pool'>) {
+  return {
+    /** Appends one evidence event and updates the action row; keyed by (action, step). */
+    async recordStep({ event, projection }: StepRecord): Promise<void> {
+      await recordStep(pool, event, projection);
+    },
+
+    /** Records what the agent says it executed; returns the canonical hash of that payload. */
+    async recordExecutionReport(input: StepRecord & { executedPayload: JsonObject }): Promise<string> {
+      const executedPayloadHash = canonicalHash(input.executedPayload);
+      await recordStep(
+        pool,
+        { ...input.event, data: { ...input.event.data, executedPayloadHash } },
+        { ...input.projection, executedPayloadHash },
+      );
+      return executedPayloadHash;
+    },
+  };
+}

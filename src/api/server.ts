@@ -1,0 +1,43 @@
+import { Client } from '@temporalio/client';
+import type { AddressInfo } from 'node:net';
+import { loadConfig } from '../config';
+import { createPool } from '../db/pool';
+import { migrate } from '../db/migrate';
+import { createLogger } from '../logger';
+import { runUntilSignalled } from '../process-lifecycle';
+import { connectToTemporal } from '../temporal-connection';
+import { createApp } from './app';
+
+async function main() {
+  const config = loadConfig();
+  const logger = createLogger(config.logLevel, 'holdpoint-api');
+  if (!config.database.url) throw new Error('DATABASE_URL is required for the API (npm start sets it for the embedded database)');
+  const pool = createPool(config.database.url, config.database.poolMax);
+  await migrate(pool);
+  const connection = await connectToTemporal(config);
+  const client = new Client({ connection, namespace: config.temporal.namespace });
+  const app = createApp({
+    client,
+    pool,
+    logger,
+    taskQueue: config.temporal.taskQueue,
+    namespace: config.temporal.namespace,
+    publicUrl: config.api.publicUrl ?? `http://${config.api.host}:${config.api.port}`,
+    temporalUiUrl: config.temporal.uiUrl,
+  });
+  const server = app.listen(config.api.port, config.api.host);
+  await new Promise<void>((resolve, reject) => server.once('listening', resolve).once('error', reject));
+  const { port } = server.address() as AddressInfo;
+  logger.info({ url: `http://${config.api.host}:${port}` }, 'api listening');
+  process.send?.({ type: 'listening', port });
+  await runUntilSignalled(logger, async () => {
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await connection.close();
+    await pool.end();
+  });
+}
+
+main().catch((err) => {
+  console.error(err instanceof Error ? err.message : err);
+  process.exit(1);
+});

@@ -1,0 +1,45 @@
+import type { ActionState } from '../../shared/action-state';
+
+/** What the API returns for an action: the live state, shaped for agents and reviewers. */
+export function toActionView(state: ActionState, links: { base: string; temporalUi?: string; namespace: string }) {
+  const { policy, review, decision, execution } = state;
+  const self = `${links.base}/v1/actions/${encodeURIComponent(state.actionId)}`;
+  return {
+    id: state.actionId,
+    status: state.status,
+    outcome: policy?.outcome ?? null,
+    risk: policy?.risk ?? null,
+    matchedRules: policy?.matchedRules ?? [],
+    reason: policy?.reason ?? null,
+    policyVersion: policy?.policyVersion ?? null,
+    agent: state.request.agent,
+    action: state.request.action,
+    resource: state.request.resource,
+    payloadHash: state.payloadHash ?? null,
+    review: review
+      ? {
+          tier: review.activeTier + 1,
+          tiers: review.tiers.length,
+          assignees: review.assignees,
+          dueAt: review.dueAt ?? null,
+          approvals: review.votes.filter((v) => v.verdict === 'approve' && v.payloadHash === review.candidatePayloadHash).length,
+          approvalsNeeded: review.approvalsNeeded,
+          editableFields: review.editableFields,
+        }
+      : null,
+    decision: decision ? { verdict: decision.verdict, by: decision.by, rationale: decision.rationale ?? null, at: decision.at } : null,
+    approvedPayload: state.approvedPayload ?? null,
+    approvedPayloadHash: state.approvedPayloadHash ?? null,
+    execution: execution ?? null,
+    links: {
+      self,
+      wait: `${self}/wait`,
+      evidence: `${self}/evidence`,
+      ...(links.temporalUi
+        ? { temporal: `${links.temporalUi}/namespaces/${encodeURIComponent(links.namespace)}/workflows/${encodeURIComponent(state.actionId)}` }
+        : {}),
+    },
+  };
+}
+
+export type ActionView = ReturnType<typeof toActionView>;

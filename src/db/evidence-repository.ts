@@ -1,0 +1,230 @@
+import type { Pool, PoolClient } from 'pg';
+import type { ActionRequest, JsonObject, JsonValue } from '../shared/action';
+import type { ActionStatus } from '../shared/action-state';
+import { canonicalHash } from '../evidence/payload-hash';
+
+export interface EvidenceEvent {
+  actionId: string;
+  /** The workflow step this event records; the same step is stored once however often it is retried. */
+  eventKey: string;
+  type: string;
+  actor?: string;
+  data: JsonObject;
+  occurredAt: string;
+}
+
+export interface StoredEvent extends EvidenceEvent {
+  seq: number;
+  prevHash: string | null;
+  hash: string;
+}
+
+/** Columns of `actions` a step may set (camelCase here, snake_case in SQL). */
+export interface ActionProjection {
+  runId?: string;
+  status?: ActionStatus;
+  outcome?: string;
+  risk?: string;
+  matchedRules?: string[];
+  reason?: string;
+  policyVersion?: string;
+  reviewGroups?: string[];
+  assignees?: string[];
+  reviewDueAt?: string | null;
+  decidedBy?: string[];
+  decidedAt?: string;
+  rationale?: string;
+  reasonCode?: string;
+  approvedPayload?: JsonObject;
+  approvedPayloadHash?: string;
+  executedPayloadHash?: string;
+  executionResult?: JsonValue;
+  completedAt?: string;
+}
+
+const PROJECTION_COLUMNS: Record<keyof ActionProjection, { column: string; json?: boolean }> = {
+  runId: { column: 'run_id' },
+  status: { column: 'status' },
+  outcome: { column: 'outcome' },
+  risk: { column: 'risk' },
+  matchedRules: { column: 'matched_rules' },
+  reason: { column: 'reason' },
+  policyVersion: { column: 'policy_version' },
+  reviewGroups: { column: 'review_groups' },
+  assignees: { column: 'assignees' },
+  reviewDueAt: { column: 'review_due_at' },
+  decidedBy: { column: 'decided_by' },
+  decidedAt: { column: 'decided_at' },
+  rationale: { column: 'rationale' },
+  reasonCode: { column: 'reason_code' },
+  approvedPayload: { column: 'approved_payload', json: true },
+  approvedPayloadHash: { column: 'approved_payload_hash' },
+  executedPayloadHash: { column: 'executed_payload_hash' },
+  executionResult: { column: 'execution_result', json: true },
+  completedAt: { column: 'completed_at' },
+};
+
+export interface NewAction {
+  actionId: string;
+  runId?: string;
+  idempotencyKey: string;
+  request: ActionRequest;
+  requestHash: string;
+  payloadHash: string;
+  submittedAt: string;
+}
+
+/** The hash an event is chained by: everything that identifies and describes it, canonically. */
+export function eventHash(event: EvidenceEvent, seq: number, prevHash: string | null): string {
+  return canonicalHash({
+    actionId: event.actionId,
+    seq,
+    eventKey: event.eventKey,
+    type: event.type,
+    actor: event.actor ?? null,
+    data: event.data,
+    occurredAt: event.occurredAt,
+    prevHash,
+  });
+}
+
+export async function insertAction(client: PoolClient | Pool, action: NewAction): Promise<boolean> {
+  const { request } = action;
+  const result = await client.query(
+    `INSERT INTO actions (id, run_id, agent_id, on_behalf_of, idempotency_key, request_hash, action_type, action_tool,
+       action_step, resource_type, resource_id, payload, payload_hash, context, deadline, execution_mode, callback_url,
+       status, created_at, updated_at)
+     VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,'classifying',$18,$18)
+     ON CONFLICT (id) DO NOTHING`,
+    [
+      action.actionId,
+      action.runId ?? null,
+      request.agent.id,
+      request.agent.onBehalfOf ?? null,
+      action.idempotencyKey,
+      action.requestHash,
+      request.action.type,
+      request.action.tool ?? null,
+      request.action.step ?? null,
+      request.resource.type,
+      request.resource.id,
+      JSON.stringify(request.payload),
+      action.payloadHash,
+      JSON.stringify(request.context ?? {}),
+      request.deadline ?? null,
+      request.executionMode ?? null,
+      request.callbackUrl ?? null,
+      action.submittedAt,
+    ],
+  );
+  return (result.rowCount ?? 0) > 0;
+}
+
+/**
+ * Appends one event to the action's hash chain. The action row is locked so concurrent
+ * appends serialise; an event whose key is already stored is returned as it was (retries).
+ */
+export async function appendEvent(client: PoolClient, event: EvidenceEvent): Promise<StoredEvent> {
+  const head = await client.query<{ seq: number | null; hash: string | null }>(
+    `SELECT e.seq, e.hash FROM actions a
+       LEFT JOIN LATERAL (SELECT seq, hash FROM action_events WHERE action_id = a.id ORDER BY seq DESC LIMIT 1) e ON true
+     WHERE a.id = $1 FOR UPDATE OF a`,
+    [event.actionId],
+  );
+  if (head.rowCount === 0) throw new Error(`no action ${event.actionId} to append evidence to`);
+  const existing = await client.query(
+    `SELECT seq, prev_hash, hash, data, type, actor, occurred_at FROM action_events WHERE action_id = $1 AND event_key = $2`,
+    [event.actionId, event.eventKey],
+  );
+  if (existing.rowCount) {
+    const row = existing.rows[0];
+    return { ...event, data: row.data, seq: row.seq, prevHash: row.prev_hash, hash: row.hash };
+  }
+  const seq = (head.rows[0]?.seq ?? 0) + 1;
+  const prevHash = head.rows[0]?.hash ?? null;
+  const hash = eventHash(event, seq, prevHash);
+  await client.query(
+    `INSERT INTO action_events (action_id, seq, event_key, type, actor, data, occurred_at, prev_hash, hash)
+     VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)`,
+    [event.actionId, seq, event.eventKey, event.type, event.actor ?? null, JSON.stringify(event.data), event.occurredAt, prevHash, hash],
+  );
+  return { ...event, seq, prevHash, hash };
+}
+
+export async function updateProjection(client: PoolClient | Pool, actionId: string, projection: ActionProjection): Promise<void> {
+  const sets: string[] = [];
+  const values: unknown[] = [actionId];
+  for (const [key, value] of Object.entries(projection) as [keyof ActionProjection, unknown][]) {
+    if (value === undefined) continue;
+    const spec = PROJECTION_COLUMNS[key];
+    if (!spec) throw new Error(`unknown projection field ${String(key)}`);
+    values.push(spec.json && value !== null ? JSON.stringify(value) : value);
+    sets.push(`${spec.column} = $${values.length}`);
+  }
+  if (sets.length === 0) return;
+  await client.query(`UPDATE actions SET ${sets.join(', ')}, updated_at = now() WHERE id = $1`, values);
+}
+
+export async function inTransaction<T>(pool: Pool, work: (client: PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    const result = await work(client);
+    await client.query('COMMIT');
+    return result;
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  } finally {
+    client.release();
+  }
+}
+
+/** One workflow step: its evidence event and the projection change, atomically. */
+export async function recordStep(pool: Pool, event: EvidenceEvent, projection: ActionProjection = {}): Promise<StoredEvent> {
+  return inTransaction(pool, async (client) => {
+    const stored = await appendEvent(client, event);
+    await updateProjection(client, event.actionId, projection);
+    return stored;
+  });
+}
+
+export async function listEvents(pool: Pool, actionId: string): Promise<StoredEvent[]> {
+  const { rows } = await pool.query(
+    `SELECT action_id, seq, event_key, type, actor, data, occurred_at, prev_hash, hash
+       FROM action_events WHERE action_id = $1 ORDER BY seq`,
+    [actionId],
+  );
+  return rows.map((row) => ({
+    actionId: row.action_id,
+    seq: row.seq,
+    eventKey: row.event_key,
+    type: row.type,
+    actor: row.actor ?? undefined,
+    data: row.data,
+    occurredAt: row.occurred_at,
+    prevHash: row.prev_hash,
+    hash: row.hash,
+  }));
+}
+
+export interface ChainVerification {
+  ok: boolean;
+  events: number;
+  breaks: { seq: number; problem: string }[];
+}
+
+/** Recomputes the chain; any edited, missing or reordered event shows up as a break. */
+export function verifyChain(events: StoredEvent[]): ChainVerification {
+  const breaks: ChainVerification['breaks'] = [];
+  let prevHash: string | null = null;
+  events.forEach((event, index) => {
+    if (event.seq !== index + 1) breaks.push({ seq: event.seq, problem: `expected seq ${index + 1}` });
+    if (event.prevHash !== prevHash) breaks.push({ seq: event.seq, problem: 'prev_hash does not match the previous event' });
+    const { seq, prevHash: storedPrev, hash, ...body } = event;
+    void hash;
+    if (eventHash(body, seq, storedPrev) !== event.hash) breaks.push({ seq: event.seq, problem: 'hash does not match the event' });
+    prevHash = event.hash;
+  });
+  return { ok: breaks.length === 0, events: events.length, breaks };
+}

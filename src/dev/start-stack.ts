@@ -1,0 +1,122 @@
+import path from 'node:path';
+import { loadConfig } from '../config';
+import { createPool } from '../db/pool';
+import { migrate } from '../db/migrate';
+import { loadPolicy } from '../policy/policy-loader';
+import { startDemoTarget } from './demo-target';
+import { startEmbeddedPostgres } from './embedded-postgres';
+import { ManagedProcess } from './managed-process';
+import { startTemporalDevServer } from './temporal-dev-server';
+
+const root = path.resolve(__dirname, '../..');
+const say = (line: string) => process.stdout.write(`${line}\n`);
+
+/**
+ * `npm start`: embedded Postgres and the Temporal dev server unless external ones are configured,
+ * then the worker and the API as child processes. Ctrl-C stops everything, in reverse order.
+ */
+async function main() {
+  const config = loadConfig();
+  const stops: (() => Promise<void>)[] = [];
+  let stopping = false;
+  const stopAll = async (code: number) => {
+    if (stopping) return;
+    stopping = true;
+    say('\n[holdpoint] stopping…');
+    for (const stop of stops.reverse()) await stop().catch((err) => say(`[holdpoint] stop failed: ${(err as Error).message}`));
+    say('[holdpoint] stopped');
+    process.exit(code);
+  };
+  process.on('SIGINT', () => void stopAll(0));
+  process.on('SIGTERM', () => void stopAll(0));
+  process.on('SIGHUP', () => void stopAll(0));
+
+  try {
+    loadPolicy(config.policyPath); // a bad policy stops start-up here with its file, rule and position
+    const env: NodeJS.ProcessEnv = { ...process.env };
+
+    let databaseUrl = config.database.url;
+    if (!databaseUrl) {
+      say('[holdpoint] starting embedded Postgres…');
+      const pg = await startEmbeddedPostgres({ dataDir: path.join(config.dataDir, 'pg'), port: 5432 });
+      stops.push(pg.stop);
+      databaseUrl = pg.url;
+    }
+    env.DATABASE_URL = databaseUrl;
+
+    let temporalAddress = config.temporal.address;
+    let temporalUi = config.temporal.uiUrl;
+    if (!temporalAddress) {
+      say('[holdpoint] starting the Temporal dev server…');
+      const temporal = await startTemporalDevServer({
+        dbFile: path.join(config.dataDir, 'temporal.sqlite'),
+        port: config.temporal.devPort,
+        uiPort: config.temporal.uiPort,
+        namespace: config.temporal.namespace,
+      });
+      stops.push(temporal.stop);
+      temporalAddress = temporal.address;
+      temporalUi ??= temporal.uiUrl;
+    }
+    env.TEMPORAL_ADDRESS = temporalAddress;
+    if (temporalUi) env.TEMPORAL_UI_URL = temporalUi;
+
+    const pool = createPool(databaseUrl, 2);
+    const applied = await migrate(pool);
+    await pool.end();
+    if (applied.length) say(`[holdpoint] migrations applied: ${applied.join(', ')}`);
+
+    if (!config.executors || Object.keys(config.executors).length === 0) {
+      // The default policy names executors; in development they all reach a local stand-in target.
+      const target = await startDemoTarget();
+      stops.push(target.close);
+      const names = new Set(loadPolicy(config.policyPath).rules.flatMap((r) => (r.execution.executor ? [r.execution.executor] : [])));
+      env.EXECUTORS = JSON.stringify(Object.fromEntries([...names].map((name) => [name, { url: target.url }])));
+    }
+
+    const tsx = ['--import', 'tsx'];
+    const worker = new ManagedProcess('worker', process.execPath, [...tsx, path.join(root, 'src/worker.ts')], {
+      env,
+      cwd: root,
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    stops.push(() => worker.stop());
+    const api = new ManagedProcess('api', process.execPath, [...tsx, path.join(root, 'src/api/server.ts')], {
+      env,
+      cwd: root,
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    stops.push(() => api.stop());
+    for (const child of [worker, api]) {
+      void child.exited.then((code) => {
+        if (!stopping) {
+          say(`[holdpoint] ${child.name} exited (code ${code}); stopping the stack`);
+          void stopAll(1);
+        }
+      });
+    }
+    const port = await new Promise<number>((resolve) => {
+      api.child.on('message', (message: { type?: string; port?: number }) => {
+        if (message?.type === 'listening' && message.port) resolve(message.port);
+      });
+    });
+    const apiUrl = `http://${config.api.host}:${port}`;
+    say('');
+    say('  Holdpoint is running.');
+    say(`    API          ${apiUrl}   (health: ${apiUrl}/readyz)`);
+    if (temporalUi) say(`    Temporal UI  ${temporalUi}`);
+    say(`    Temporal     ${temporalAddress} (namespace ${config.temporal.namespace})`);
+    say(`    Postgres     ${databaseUrl.replace(/:[^:@/]+@/, ':***@')}`);
+    say('');
+    say('  Try it:');
+    say(`    curl -s -X POST ${apiUrl}/v1/actions -H 'Content-Type: application/json' -H 'Idempotency-Key: demo-1' \\`);
+    say(`      -d '{"agent":{"id":"support-bot"},"action":{"type":"payments.refund"},"resource":{"type":"billing","id":"cus_123"},"payload":{"amount":750,"currency":"EUR"}}'`);
+    say('');
+    say('  Ctrl-C stops everything.');
+  } catch (err) {
+    say(`[holdpoint] start-up failed: ${(err as Error).message}`);
+    await stopAll(1);
+  }
+}
+
+void main();

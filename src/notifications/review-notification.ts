@@ -1,0 +1,33 @@
+import type { ActionRequest } from '../shared/action';
+import type { PolicyDecision } from '../shared/policy';
+
+export type ReviewEventKind = 'review_requested' | 'reminder' | 'escalated' | 'final_outcome';
+
+/** Everything a reviewer needs to decide, with the exact arguments the agent wants to run. */
+export interface ReviewNotification {
+  /** Stable across retries: receivers deduplicate on it. */
+  id: string;
+  kind: ReviewEventKind;
+  actionId: string;
+  request: ActionRequest;
+  policy: Pick<PolicyDecision, 'risk' | 'reason' | 'matchedRules'>;
+  tier: number;
+  /** Who must act now. */
+  recipients: string[];
+  /** Earlier tiers, told that the request moved on. */
+  informed: string[];
+  dueAt?: string;
+  outcome?: string;
+}
+
+export interface ChannelDelivery {
+  channel: string;
+  ok: boolean;
+  detail?: string;
+}
+
+/** One way of reaching reviewers. Implementations never throw: failures are reported. */
+export interface NotificationChannel {
+  readonly name: string;
+  deliver(notification: ReviewNotification): Promise<ChannelDelivery>;
+}

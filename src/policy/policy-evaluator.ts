@@ -1,0 +1,116 @@
+import type { ActionRequest } from '../shared/action';
+import { RISK_TIERS, type PolicyDecision, type PolicyOutcome, type ReviewPlan, type RiskTier } from '../shared/policy';
+import type { CelActivation } from './cel-environment';
+import type { CompiledRule, LoadedPolicy } from './loaded-policy';
+import { renderReason } from './reason-template';
+
+/** Optional hooks for logging and instrumentation; evaluation itself stays pure. */
+export interface EvaluationObserver {
+  /** Called before a candidate rule's condition runs. */
+  ruleEvaluated?(rule: CompiledRule): void;
+  /** The condition threw or did not return a boolean; `treatedAsMatch` says which way it failed. */
+  ruleFailed?(rule: CompiledRule, error: Error, treatedAsMatch: boolean): void;
+}
+
+const OUTCOME_RANK: Readonly<Record<PolicyOutcome, number>> = { allow: 0, require_approval: 1, deny: 2 };
+const RISK_RANK: Readonly<Record<RiskTier, number>> = { low: 0, medium: 1, high: 2, critical: 3 };
+const EMPTY_OBJECT: object = Object.freeze({});
+
+export function outcomeRank(outcome: PolicyOutcome): number {
+  return OUTCOME_RANK[outcome];
+}
+
+export function riskRank(risk: RiskTier): number {
+  return RISK_RANK[risk];
+}
+
+function outranks(candidate: CompiledRule, current: CompiledRule): boolean {
+  const byOutcome = OUTCOME_RANK[candidate.outcome] - OUTCOME_RANK[current.outcome];
+  return byOutcome > 0 || (byOutcome === 0 && RISK_RANK[candidate.risk] > RISK_RANK[current.risk]);
+}
+
+function asError(thrown: unknown): Error {
+  return thrown instanceof Error ? thrown : new Error(String(thrown));
+}
+
+function errorSummary(error: Error): string {
+  const summary = (error as { summary?: unknown }).summary;
+  return typeof summary === 'string' ? summary : (error.message.split('\n')[0] ?? error.message);
+}
+
+/**
+ * Evaluates every candidate rule for the action's type (see LoadedPolicy.rulesByActionType);
+ * the most restrictive outcome wins, then the highest risk, then the earliest rule.
+ */
+export function evaluate(policy: LoadedPolicy, request: ActionRequest, observer?: EvaluationObserver): PolicyDecision {
+  const candidates = policy.rulesByActionType.get(request.action.type) ?? policy.unguardedRules;
+  const activation: CelActivation = {
+    agent: request.agent,
+    action: request.action,
+    resource: request.resource,
+    payload: request.payload ?? EMPTY_OBJECT,
+    context: request.context ?? EMPTY_OBJECT,
+  };
+
+  const matchedRules: string[] = [];
+  let deciding: CompiledRule | undefined;
+  let decidingFailure: Error | undefined;
+  let highestRisk = -1;
+
+  for (const rule of candidates) {
+    observer?.ruleEvaluated?.(rule);
+    let matched = false;
+    let failure: Error | undefined;
+    try {
+      const result = rule.condition(activation);
+      if (typeof result === 'boolean') matched = result;
+      else failure = new Error(`condition returned ${result === null ? 'null' : typeof result}, not a boolean`);
+    } catch (thrown) {
+      failure = asError(thrown);
+    }
+    if (failure !== undefined) {
+      // Fail closed: a broken condition (missing field, wrong type) must never make the decision
+      // more permissive, so it cannot grant an allow but still triggers deny/require_approval.
+      matched = rule.outcome !== 'allow';
+      observer?.ruleFailed?.(rule, failure, matched);
+    }
+    if (!matched) continue;
+
+    matchedRules.push(rule.id);
+    highestRisk = Math.max(highestRisk, RISK_RANK[rule.risk]);
+    if (deciding === undefined || outranks(rule, deciding)) {
+      deciding = rule;
+      decidingFailure = failure;
+    }
+  }
+
+  const template = deciding ?? policy.unmatched;
+  // Risk is the highest of all matched rules, not only the deciding one's: a risk label never drops.
+  const risk = deciding === undefined ? template.risk : (RISK_TIERS[highestRisk] as RiskTier);
+  let reason = renderReason(template.reason, request);
+  if (decidingFailure !== undefined) {
+    reason += ` (condition could not be evaluated: ${errorSummary(decidingFailure)}; treated as a match)`;
+  }
+
+  const decision: PolicyDecision = {
+    outcome: template.outcome,
+    risk,
+    matchedRules,
+    reason,
+    policyVersion: policy.policyVersion,
+    execution: template.execution,
+  };
+  if (template.outcome === 'require_approval' && template.selectReviewPlan !== undefined) {
+    decision.review = timeoutSafeForRisk(template.selectReviewPlan(request.resource), risk);
+  }
+  return decision;
+}
+
+/**
+ * The load-time check forbids on_timeout: allow on high/critical rules; the decision's risk can
+ * still be raised by another matched rule, so the same invariant is enforced per decision.
+ */
+function timeoutSafeForRisk(plan: ReviewPlan, risk: RiskTier): ReviewPlan {
+  if (plan.onTimeout === 'allow' && RISK_RANK[risk] >= RISK_RANK.high) return { ...plan, onTimeout: 'deny' };
+  return plan;
+}

@@ -1,0 +1,112 @@
+import type { ActionRequest, ExecutionMode, JsonObject, JsonValue } from './action';
+import type { PolicyDecision, ReviewTier } from './policy';
+
+export type ActionStatus =
+  | 'classifying'
+  | 'pending_review'
+  | 'approved'
+  | 'denied'
+  | 'expired'
+  | 'cancelled'
+  | 'allowed'
+  | 'auto_denied'
+  | 'executing'
+  | 'executed'
+  | 'execution_failed'
+  | 'awaiting_report'
+  | 'mismatch'
+  | 'unconfirmed';
+
+/** Statuses after which nothing more happens to the action. */
+export const TERMINAL_STATUSES: readonly ActionStatus[] = [
+  'denied',
+  'expired',
+  'cancelled',
+  'auto_denied',
+  'executed',
+  'execution_failed',
+  'mismatch',
+  'unconfirmed',
+];
+
+/** Statuses at which the agent has its answer (it may still have to execute and report). */
+export const DECIDED_STATUSES: readonly ActionStatus[] = [...TERMINAL_STATUSES, 'approved', 'allowed', 'executing', 'awaiting_report'];
+
+export function isTerminal(status: ActionStatus): boolean {
+  return TERMINAL_STATUSES.includes(status);
+}
+
+export function isDecided(status: ActionStatus): boolean {
+  return DECIDED_STATUSES.includes(status);
+}
+
+export type Verdict = 'approve' | 'deny';
+
+export interface ReviewerVote {
+  reviewer: string;
+  verdict: Verdict;
+  rationale?: string;
+  reasonCode?: string;
+  /** Hash of the payload this vote approves (approvals bind to one exact payload). */
+  payloadHash: string;
+  at: string;
+}
+
+export interface ReviewProgress {
+  tiers: ReviewTier[];
+  /** Index of the newest active tier; earlier tiers stay eligible after escalation. */
+  activeTier: number;
+  assignees: string[];
+  approvalsNeeded: number;
+  votes: ReviewerVote[];
+  /** The payload approvals currently apply to (the original or a reviewer's edit). */
+  candidatePayload: JsonObject;
+  candidatePayloadHash: string;
+  editableFields: string[];
+  dueAt?: string;
+}
+
+export interface FinalDecision {
+  verdict: 'approved' | 'denied' | 'expired' | 'cancelled' | 'allowed' | 'auto_denied';
+  by: string[];
+  rationale?: string;
+  reasonCode?: string;
+  at: string;
+}
+
+export interface ExecutionRecord {
+  mode: ExecutionMode;
+  executor?: string;
+  result?: JsonValue;
+  error?: string;
+  executedPayloadHash?: string;
+  reportedAt?: string;
+}
+
+/** Live state of one action, as the stateQuery returns it. */
+export interface ActionState {
+  actionId: string;
+  requestHash: string;
+  request: ActionRequest;
+  status: ActionStatus;
+  payloadHash?: string;
+  policy?: PolicyDecision;
+  review?: ReviewProgress;
+  decision?: FinalDecision;
+  approvedPayload?: JsonObject;
+  approvedPayloadHash?: string;
+  execution?: ExecutionRecord;
+}
+
+/** Input of agentActionWorkflow. */
+export interface AgentActionInput {
+  actionId: string;
+  idempotencyKey: string;
+  request: ActionRequest;
+  requestHash: string;
+  submittedAt: string;
+}
+
+export function actionWorkflowId(agentId: string, idempotencyKey: string): string {
+  return `action-${agentId}-${idempotencyKey}`;
+}

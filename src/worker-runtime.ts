@@ -1,0 +1,82 @@
+import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import type { Pool } from 'pg';
+import type { Logger } from 'pino';
+import { createActivities, type ActivityDeps } from './activities';
+import type { Config } from './config';
+import { HttpExecutor } from './executors/http-executor';
+import type { Executor } from './executors/executor';
+import { LogChannel } from './notifications/log-channel';
+import type { NotificationChannel } from './notifications/review-notification';
+import { WebhookChannel } from './notifications/webhook-channel';
+import { evaluate } from './policy/policy-evaluator';
+import { PolicyStore } from './policy/policy-store';
+import { temporalConnectionOptions } from './temporal-connection';
+
+export const WORKFLOWS_PATH = require.resolve('./workflows');
+
+export function channelsFromConfig(config: Config, logger: Logger): NotificationChannel[] {
+  const channels: NotificationChannel[] = [new LogChannel(logger.child({ channel: 'log' }))];
+  if (config.reviewWebhook) channels.push(new WebhookChannel(config.reviewWebhook));
+  return channels;
+}
+
+export function executorsFromConfig(config: Config): Map<string, Executor> {
+  return new Map(Object.entries(config.executors).map(([name, target]) => [name, new HttpExecutor(target)]));
+}
+
+export function policyEngine(store: PolicyStore): ActivityDeps['policy'] {
+  return { evaluate: (request) => evaluate(store.current(), request) };
+}
+
+export interface HoldpointWorkerOptions {
+  connection: NativeConnection;
+  namespace: string;
+  taskQueue: string;
+  deps: ActivityDeps;
+  /** Tests pass a pre-built bundle so each file bundles once. */
+  workflowBundle?: WorkerOptions['workflowBundle'];
+}
+
+export function createHoldpointWorker(options: HoldpointWorkerOptions): Promise<Worker> {
+  return Worker.create({
+    connection: options.connection,
+    namespace: options.namespace,
+    taskQueue: options.taskQueue,
+    activities: createActivities(options.deps),
+    ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
+  });
+}
+
+export interface WorkerProcessDeps {
+  config: Config;
+  pool: Pool;
+  logger: Logger;
+}
+
+/** Everything the worker process owns, so shutdown releases it all. */
+export async function startWorkerProcess({ config, pool, logger }: WorkerProcessDeps) {
+  const policy = new PolicyStore(config.policyPath, { logger: logger.child({ component: 'policy' }) }).watch();
+  const connection = await NativeConnection.connect(await temporalConnectionOptions(config));
+  const worker = await createHoldpointWorker({
+    connection,
+    namespace: config.temporal.namespace,
+    taskQueue: config.temporal.taskQueue,
+    deps: {
+      pool,
+      policy: policyEngine(policy),
+      channels: channelsFromConfig(config, logger),
+      executors: executorsFromConfig(config),
+      logger,
+    },
+  });
+  const running = worker.run();
+  return {
+    running,
+    async shutdown() {
+      worker.shutdown();
+      await running.catch(() => undefined);
+      policy.close();
+      await connection.close();
+    },
+  };
+}

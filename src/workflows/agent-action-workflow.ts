@@ -1,0 +1,464 @@
+import {
+  ActivityFailure,
+  allHandlersFinished,
+  ApplicationFailure,
+  condition,
+  log,
+  proxyActivities,
+  setCurrentDetails,
+  setHandler,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { HoldpointActivities } from '../activities';
+import type { ReviewEventKind } from '../notifications/review-notification';
+import type { JsonObject } from '../shared/action';
+import type { ActionState, ActionStatus, AgentActionInput, FinalDecision, ReviewProgress } from '../shared/action-state';
+import { isTerminal } from '../shared/action-state';
+import { canonicalJson } from '../shared/canonical-json';
+import {
+  cancelSignal,
+  DecisionRejection,
+  decideUpdate,
+  decisionSignal,
+  ExecutionFailure,
+  reportExecutionUpdate,
+  stateQuery,
+  type CancelRequest,
+  type ExecutionReport,
+  type ReviewerDecision,
+} from '../shared/messages';
+import type { PolicyOutcome } from '../shared/policy';
+import { assigneesAttribute, riskTierAttribute, statusAttribute } from '../shared/search-attributes';
+
+// Evidence must land eventually (Postgres may be down for a while), so these retry without limit.
+const evidence = proxyActivities<HoldpointActivities>({
+  startToCloseTimeout: '30s',
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' },
+});
+// A notification that cannot be sent after a few tries is given up; timers go on regardless.
+const notifications = proxyActivities<HoldpointActivities>({
+  startToCloseTimeout: '1m',
+  retry: { initialInterval: '2s', backoffCoefficient: 2, maximumAttempts: 3 },
+});
+// Executors are retried on network errors and 5xx only; the activity marks 4xx non-retryable.
+const executors = proxyActivities<HoldpointActivities>({
+  startToCloseTimeout: '1m',
+  retry: {
+    initialInterval: '1s',
+    backoffCoefficient: 2,
+    maximumInterval: '30s',
+    maximumAttempts: 8,
+    nonRetryableErrorTypes: Object.values(ExecutionFailure),
+  },
+});
+
+const SYSTEM_ACTOR = 'holdpoint';
+const DEFAULT_REPORT_WINDOW_MS = 60 * 60 * 1000;
+const OUTCOME_RANK: Record<PolicyOutcome, number> = { allow: 0, require_approval: 1, deny: 2 };
+
+/** One agent action, from classification to executed (or refused), with every step recorded. */
+export async function agentActionWorkflow(input: AgentActionInput): Promise<ActionState> {
+  const { actionId, request } = input;
+  const state: ActionState = { actionId, requestHash: input.requestHash, request, status: 'classifying' };
+  let cancellation: CancelRequest | undefined;
+  let report: ExecutionReport | undefined;
+  /** Reviewers whose vote is being processed, so a concurrent second vote is refused. */
+  const votesInFlight = new Set<string>();
+  const background: Promise<void>[] = [];
+  const now = () => new Date().toISOString(); // workflow time: deterministic on replay
+
+  const setStatus = (status: ActionStatus) => {
+    state.status = status;
+    upsertSearchAttributes([{ key: statusAttribute, value: status }]);
+    setCurrentDetails(describe(state));
+  };
+
+  const record = (eventKey: string, type: string, data: JsonObject, actor = SYSTEM_ACTOR) =>
+    evidence.recordStep({
+      event: { actionId, eventKey, type, actor, data, occurredAt: now() },
+      projection: { status: state.status },
+    });
+
+  const notify = (kind: ReviewEventKind, key: string, recipients: string[], informed: string[] = []) => {
+    const review = state.review;
+    const notification = {
+      id: `${actionId}:${key}`,
+      kind,
+      actionId,
+      request,
+      policy: { risk: state.policy!.risk, reason: state.policy!.reason, matchedRules: state.policy!.matchedRules },
+      tier: review?.activeTier ?? 0,
+      recipients,
+      informed,
+      dueAt: review?.dueAt,
+      outcome: state.decision?.verdict,
+    };
+    // Not awaited here: a slow or failing channel must never hold back the review timers.
+    background.push(
+      notifications.notifyReviewers({ notification, occurredAt: now() }).catch((err) => {
+        log.warn('notification could not be recorded', { actionId, key, error: String(err) });
+      }),
+    );
+  };
+
+  // ---- message handlers -------------------------------------------------------------------
+
+  const validateDecision = (decision: ReviewerDecision) => {
+    const review = state.review;
+    if (state.status !== 'pending_review' || !review || state.decision) {
+      throw ApplicationFailure.nonRetryable(`action is ${state.status}, not pending review`, DecisionRejection.NotPending);
+    }
+    if (decision.reviewer === request.agent.id || decision.reviewer === request.agent.onBehalfOf) {
+      throw ApplicationFailure.nonRetryable('the requester cannot decide on its own action', DecisionRejection.SelfApproval);
+    }
+    if (!decision.isAdmin && !review.assignees.includes(decision.reviewer)) {
+      throw ApplicationFailure.nonRetryable(`${decision.reviewer} is not a reviewer of an active tier`, DecisionRejection.NotEligible);
+    }
+    if (votesInFlight.has(decision.reviewer) || review.votes.some((v) => v.reviewer === decision.reviewer)) {
+      throw ApplicationFailure.nonRetryable(`${decision.reviewer} has already voted`, DecisionRejection.DuplicateVote);
+    }
+    if (decision.verdict !== 'approve' && decision.verdict !== 'deny') {
+      throw ApplicationFailure.nonRetryable('verdict must be approve or deny', DecisionRejection.InvalidDecision);
+    }
+    if (decision.verdict === 'deny' && !decision.rationale?.trim()) {
+      throw ApplicationFailure.nonRetryable('a deny needs a rationale', DecisionRejection.InvalidDecision);
+    }
+    if (decision.editedPayload) {
+      if (decision.verdict !== 'approve') {
+        throw ApplicationFailure.nonRetryable('only an approval can carry an edited payload', DecisionRejection.InvalidDecision);
+      }
+      const changed = changedFields(review.candidatePayload, decision.editedPayload);
+      const forbidden = changed.filter((field) => !review.editableFields.includes(field));
+      if (forbidden.length) {
+        throw ApplicationFailure.nonRetryable(
+          `fields not editable by reviewers: ${forbidden.join(', ')} (editable: ${review.editableFields.join(', ') || 'none'})`,
+          DecisionRejection.EditNotAllowed,
+        );
+      }
+    }
+  };
+
+  const applyDecision = async (decision: ReviewerDecision): Promise<ActionState> => {
+    votesInFlight.add(decision.reviewer);
+    try {
+      const review = state.review!;
+      const edited =
+        decision.editedPayload && changedFields(review.candidatePayload, decision.editedPayload).length > 0
+          ? decision.editedPayload
+          : undefined;
+      if (edited) {
+        const reclassified = await evidence.classifyEdit({ ...input, editedPayload: edited });
+        if (OUTCOME_RANK[reclassified.decision.outcome] > OUTCOME_RANK[state.policy!.outcome] || reclassified.decision.outcome === 'deny') {
+          throw ApplicationFailure.nonRetryable(
+            `the edited payload is classified ${reclassified.decision.outcome} by ${reclassified.decision.matchedRules.join(', ') || 'the default'}: ${reclassified.decision.reason}`,
+            DecisionRejection.EditRejectedByPolicy,
+          );
+        }
+        if (state.status !== 'pending_review') {
+          throw ApplicationFailure.nonRetryable(`action is ${state.status}, not pending review`, DecisionRejection.NotPending);
+        }
+        // Approvals bind to one exact payload: earlier approvals of the old payload no longer count.
+        review.candidatePayload = edited;
+        review.candidatePayloadHash = reclassified.payloadHash;
+      }
+      const at = now();
+      review.votes.push({
+        reviewer: decision.reviewer,
+        verdict: decision.verdict,
+        rationale: decision.rationale,
+        reasonCode: decision.reasonCode,
+        payloadHash: review.candidatePayloadHash,
+        at,
+      });
+      const approvers = review.votes.filter((v) => v.verdict === 'approve' && v.payloadHash === review.candidatePayloadHash);
+      if (decision.verdict === 'deny') {
+        state.decision = { verdict: 'denied', by: [decision.reviewer], rationale: decision.rationale, reasonCode: decision.reasonCode, at };
+      } else if (approvers.length >= review.approvalsNeeded) {
+        state.decision = { verdict: 'approved', by: approvers.map((v) => v.reviewer), rationale: decision.rationale, at };
+        state.approvedPayload = review.candidatePayload;
+        state.approvedPayloadHash = review.candidatePayloadHash;
+      }
+      await evidence.recordStep({
+        event: {
+          actionId,
+          eventKey: `vote:${decision.reviewer}`,
+          type: edited ? 'review.approved_with_edit' : `review.${decision.verdict === 'approve' ? 'approved' : 'denied'}`,
+          actor: decision.reviewer,
+          data: {
+            verdict: decision.verdict,
+            rationale: decision.rationale ?? null,
+            reasonCode: decision.reasonCode ?? null,
+            payloadHash: review.candidatePayloadHash,
+            ...(edited ? { editedPayload: edited } : {}),
+            approvals: approvers.length,
+            approvalsNeeded: review.approvalsNeeded,
+          },
+          occurredAt: at,
+        },
+      });
+      return state;
+    } finally {
+      votesInFlight.delete(decision.reviewer);
+    }
+  };
+
+  setHandler(stateQuery, () => state);
+  setHandler(decideUpdate, applyDecision, { validator: validateDecision });
+  setHandler(decisionSignal, async (decision) => {
+    try {
+      validateDecision(decision);
+      await applyDecision(decision);
+    } catch (err) {
+      log.warn('decision signal ignored', { actionId, reviewer: decision.reviewer, error: String(err) });
+    }
+  });
+  setHandler(cancelSignal, (request) => {
+    if (state.status === 'classifying' || state.status === 'pending_review') cancellation ??= request;
+    else log.info('cancel ignored: action already decided', { actionId, status: state.status });
+  });
+  setHandler(
+    reportExecutionUpdate,
+    (executionReport) => {
+      report = executionReport;
+      return condition(() => isTerminal(state.status)).then(() => state);
+    },
+    {
+      validator: (executionReport) => {
+        if (state.status !== 'awaiting_report' || report) {
+          throw ApplicationFailure.nonRetryable(`action is ${state.status}, not awaiting an execution report`, DecisionRejection.NotAwaitingReport);
+        }
+        if (typeof executionReport?.payload !== 'object' || executionReport.payload === null || Array.isArray(executionReport.payload)) {
+          throw ApplicationFailure.nonRetryable('payload must be a JSON object', DecisionRejection.InvalidDecision);
+        }
+      },
+    },
+  );
+
+  // ---- the action's life --------------------------------------------------------------------
+
+  const admission = await evidence.admitAction({ ...input, runId: workflowInfo().runId, occurredAt: now() });
+  const policy = admission.decision;
+  state.policy = policy;
+  state.payloadHash = admission.payloadHash;
+  upsertSearchAttributes([{ key: riskTierAttribute, value: policy.risk }]);
+
+  const finish = async (status: ActionStatus, decision: FinalDecision) => {
+    state.decision = decision;
+    setStatus(status);
+    await evidence.recordStep({
+      event: {
+        actionId,
+        eventKey: 'decided',
+        type: `action.${status}`,
+        actor: decision.by.join(',') || SYSTEM_ACTOR,
+        data: { verdict: decision.verdict, by: decision.by, rationale: decision.rationale ?? null, reasonCode: decision.reasonCode ?? null },
+        occurredAt: decision.at,
+      },
+      projection: {
+        status,
+        decidedBy: decision.by,
+        decidedAt: decision.at,
+        rationale: decision.rationale,
+        reasonCode: decision.reasonCode,
+        approvedPayload: state.approvedPayload,
+        approvedPayloadHash: state.approvedPayloadHash,
+        assignees: [],
+      },
+    });
+  };
+
+  if (cancellation) {
+    await finish('cancelled', { verdict: 'cancelled', by: [cancellation.by], rationale: cancellation.reason, at: now() });
+  } else if (policy.outcome === 'deny') {
+    await finish('auto_denied', { verdict: 'auto_denied', by: ['policy'], rationale: policy.reason, at: now() });
+  } else if (policy.outcome === 'allow') {
+    state.approvedPayload = request.payload;
+    state.approvedPayloadHash = admission.payloadHash;
+    await finish('allowed', { verdict: 'allowed', by: ['policy'], rationale: policy.reason, at: now() });
+  } else {
+    await awaitReview();
+  }
+
+  if (state.decision?.verdict === 'approved' || state.decision?.verdict === 'allowed') await execute();
+
+  await evidence.recordStep({
+    event: { actionId, eventKey: 'completed', type: 'action.completed', actor: SYSTEM_ACTOR, data: { status: state.status }, occurredAt: now() },
+    projection: { status: state.status, completedAt: now() },
+  });
+  await Promise.all(background);
+  await condition(allHandlersFinished);
+  return state;
+
+  // ---- steps ----------------------------------------------------------------------------------
+
+  async function awaitReview(): Promise<void> {
+    const plan = policy.review!;
+    const deadlineAt = request.deadline ? Date.parse(request.deadline) : Number.POSITIVE_INFINITY;
+    const review: ReviewProgress = {
+      tiers: plan.tiers,
+      activeTier: 0,
+      assignees: [],
+      approvalsNeeded: plan.approvals,
+      votes: [],
+      candidatePayload: request.payload,
+      candidatePayloadHash: admission.payloadHash,
+      editableFields: plan.editableFields,
+    };
+    state.review = review;
+    const decided = () => state.decision !== undefined || cancellation !== undefined;
+
+    for (let tier = 0; tier < plan.tiers.length && !decided(); tier++) {
+      const tierPlan = plan.tiers[tier]!;
+      const previous = review.assignees;
+      review.activeTier = tier;
+      review.assignees = unique([...previous, ...tierPlan.reviewers]);
+      // An agent's deadline may shorten a window, never lengthen it past policy.
+      const windowMs = Math.max(0, Math.min(tierPlan.durationMs, deadlineAt - Date.now()));
+      review.dueAt = new Date(Date.now() + windowMs).toISOString();
+      upsertSearchAttributes([{ key: assigneesAttribute, value: review.assignees }]);
+      setStatus('pending_review');
+      const eventKey = tier === 0 ? 'review-requested' : `escalated:${tier}`;
+      await evidence.recordStep({
+        event: {
+          actionId,
+          eventKey,
+          type: tier === 0 ? 'review.requested' : 'review.escalated',
+          actor: SYSTEM_ACTOR,
+          data: { tier, groups: tierPlan.groups, assignees: review.assignees, dueAt: review.dueAt, approvalsNeeded: plan.approvals },
+          occurredAt: now(),
+        },
+        projection: { status: 'pending_review', assignees: review.assignees, reviewGroups: tierPlan.groups, reviewDueAt: review.dueAt },
+      });
+      notify(tier === 0 ? 'review_requested' : 'escalated', eventKey, tierPlan.reviewers, tier === 0 ? [] : previous);
+
+      const remindBefore = tier === 0 ? plan.remindBeforeMs : undefined;
+      if (remindBefore && remindBefore < windowMs) {
+        if (await condition(decided, windowMs - remindBefore)) break;
+        notify('reminder', 'reminder', review.assignees);
+        if (await condition(decided, remindBefore)) break;
+      } else if (await condition(decided, windowMs)) {
+        break;
+      }
+      if (Date.now() >= deadlineAt) break;
+    }
+
+    review.dueAt = undefined;
+    if (cancellation && !state.decision) {
+      await finish('cancelled', { verdict: 'cancelled', by: [cancellation.by], rationale: cancellation.reason, at: now() });
+    } else if (state.decision?.verdict === 'approved') {
+      await finish('approved', state.decision);
+    } else if (state.decision?.verdict === 'denied') {
+      await finish('denied', state.decision);
+    } else {
+      await applyTimeoutOutcome();
+    }
+    notify('final_outcome', 'final-outcome', review.assignees);
+  }
+
+  async function applyTimeoutOutcome(): Promise<void> {
+    const plan = policy.review!;
+    // Policy load already refuses this; checked again so high risk can never time out to allow.
+    const mayAllow = plan.onTimeout === 'allow' && (policy.risk === 'low' || policy.risk === 'medium');
+    const at = now();
+    if (mayAllow) {
+      state.approvedPayload = request.payload;
+      state.approvedPayloadHash = admission.payloadHash;
+      await finish('approved', { verdict: 'approved', by: ['holdpoint:timeout'], rationale: 'No decision in time; the policy allows on timeout', at });
+    } else {
+      await finish('expired', { verdict: 'expired', by: ['holdpoint:timeout'], rationale: 'No decision in time; the policy denies on timeout', at });
+    }
+  }
+
+  async function execute(): Promise<void> {
+    const plan = policy.execution;
+    const payload = state.approvedPayload!;
+    if (plan.mode === 'server' && plan.executor) {
+      state.execution = { mode: 'server', executor: plan.executor };
+      setStatus('executing');
+      await record('executing', 'execution.started', { executor: plan.executor, approvedPayloadHash: state.approvedPayloadHash! });
+      try {
+        const outcome = await executors.executeAction({ actionId, actionType: request.action.type, payload, executor: plan.executor });
+        state.execution.result = outcome.result;
+        state.execution.executedPayloadHash = state.approvedPayloadHash;
+        setStatus('executed');
+        await evidence.recordStep({
+          event: {
+            actionId,
+            eventKey: 'executed',
+            type: 'execution.succeeded',
+            actor: plan.executor,
+            data: { status: outcome.status, result: outcome.result, executedPayloadHash: state.approvedPayloadHash! },
+            occurredAt: now(),
+          },
+          projection: { status: 'executed', executedPayloadHash: state.approvedPayloadHash, executionResult: outcome.result },
+        });
+      } catch (err) {
+        const message = err instanceof ActivityFailure && err.cause ? err.cause.message : String(err);
+        state.execution.error = message;
+        setStatus('execution_failed');
+        await evidence.recordStep({
+          event: { actionId, eventKey: 'execution-failed', type: 'execution.failed', actor: plan.executor, data: { error: message }, occurredAt: now() },
+          projection: { status: 'execution_failed', executionResult: { error: message } },
+        });
+      }
+      return;
+    }
+
+    state.execution = { mode: 'agent' };
+    setStatus('awaiting_report');
+    await record('awaiting-report', 'execution.awaiting_report', { approvedPayloadHash: state.approvedPayloadHash! });
+    const reported = await condition(() => report !== undefined, plan.reportWindowMs ?? DEFAULT_REPORT_WINDOW_MS);
+    if (!reported || !report) {
+      setStatus('unconfirmed');
+      await record('unconfirmed', 'execution.unconfirmed', { reportWindowMs: plan.reportWindowMs ?? DEFAULT_REPORT_WINDOW_MS });
+      return;
+    }
+    const matches = canonicalJson(report.payload) === canonicalJson(payload);
+    const status: ActionStatus = !matches ? 'mismatch' : report.succeeded ? 'executed' : 'execution_failed';
+    state.execution.result = report.result ?? null;
+    state.execution.error = report.error;
+    state.execution.reportedAt = now();
+    state.execution.executedPayloadHash = await evidence.recordExecutionReport({
+      event: {
+        actionId,
+        eventKey: 'execution-reported',
+        type: matches ? 'execution.reported' : 'execution.mismatch',
+        actor: request.agent.id,
+        data: {
+          succeeded: report.succeeded,
+          result: report.result ?? null,
+          error: report.error ?? null,
+          approvedPayloadHash: state.approvedPayloadHash!,
+          ...(matches ? {} : { executedPayload: report.payload }),
+        },
+        occurredAt: state.execution.reportedAt,
+      },
+      projection: { status, executionResult: report.result ?? null },
+      executedPayload: report.payload,
+    });
+    setStatus(status);
+  }
+}
+
+/** Top-level fields whose values differ between two payloads. */
+function changedFields(before: JsonObject, after: JsonObject): string[] {
+  const fields = unique([...Object.keys(before), ...Object.keys(after)]);
+  return fields.filter((field) => canonicalJson(before[field] ?? null) !== canonicalJson(after[field] ?? null) || (field in before) !== (field in after));
+}
+
+function unique(values: string[]): string[] {
+  return [...new Set(values)];
+}
+
+/** Shown as the workflow's current details in the Web UI. */
+function describe(state: ActionState): string {
+  const { request } = state;
+  const lines = [`**${state.status}** — ${request.action.type} on ${request.resource.type}:${request.resource.id}`];
+  if (state.policy) lines.push(`risk ${state.policy.risk}; ${state.policy.reason}`);
+  if (state.review && state.status === 'pending_review') {
+    lines.push(`waiting for ${state.review.assignees.join(', ')} (tier ${state.review.activeTier + 1}) until ${state.review.dueAt}`);
+  }
+  if (state.decision) lines.push(`${state.decision.verdict} by ${state.decision.by.join(', ')}`);
+  return lines.join('\n\n');
+}

@@ -1,0 +1,1 @@
+export { agentActionWorkflow } from './agent-action-workflow';
