@@ -31,7 +31,7 @@ const workflowBoundary = {
 };
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'dist/', '.data/', 'coverage/', 'test-artifacts/', 'scripts/*.js', 'jest.config.js'] },
+  { ignores: ['node_modules/', 'dist/', '.data/', 'coverage/', 'test-artifacts/', 'scripts/*.js', 'jest.config.js', 'test/support/*.js'] },
   ...tseslint.configs.recommended,
   {
     rules: {

@@ -4,17 +4,20 @@ import { loadConfig } from '../config';
 import { createPool } from '../db/pool';
 import { migrate } from '../db/migrate';
 import { createLogger } from '../logger';
-import { runUntilSignalled } from '../process-lifecycle';
+import { ProcessLifecycle } from '../process-lifecycle';
 import { connectToTemporal } from '../temporal-connection';
 import { createApp } from './app';
 
 async function main() {
   const config = loadConfig();
   const logger = createLogger(config.logLevel, 'holdpoint-api');
+  const lifecycle = new ProcessLifecycle(logger);
   if (!config.database.url) throw new Error('DATABASE_URL is required for the API (npm start sets it for the embedded database)');
   const pool = createPool(config.database.url, config.database.poolMax);
+  lifecycle.onShutdown(() => pool.end());
   await migrate(pool);
   const connection = await connectToTemporal(config);
+  lifecycle.onShutdown(() => connection.close());
   const client = new Client({ connection, namespace: config.temporal.namespace });
   const app = createApp({
     client,
@@ -26,15 +29,19 @@ async function main() {
     temporalUiUrl: config.temporal.uiUrl,
   });
   const server = app.listen(config.api.port, config.api.host);
+  lifecycle.onShutdown(
+    () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        // Long-polling agents hold connections open; they retry with the same idempotency key.
+        server.closeIdleConnections();
+        setTimeout(() => server.closeAllConnections(), 2_000).unref();
+      }),
+  );
   await new Promise<void>((resolve, reject) => server.once('listening', resolve).once('error', reject));
   const { port } = server.address() as AddressInfo;
   logger.info({ url: `http://${config.api.host}:${port}` }, 'api listening');
   process.send?.({ type: 'listening', port });
-  await runUntilSignalled(logger, async () => {
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-    await connection.close();
-    await pool.end();
-  });
 }
 
 main().catch((err) => {

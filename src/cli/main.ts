@@ -1,3 +1,4 @@
+import { loadConfig } from '../config';
 import { policyTestCommand } from '../policy/policy-test-runner';
 import { setupCommand } from './setup';
 
@@ -13,7 +14,7 @@ async function main(argv: string[]): Promise<number> {
     case 'setup':
       return setupCommand(rest);
     case 'policy':
-      if (rest[0] === 'test') return policyTestCommand(rest.slice(1));
+      if (rest[0] === 'test') return policyTestCommand(rest.slice(1), process.stdout, loadConfig().policyPath);
       break;
     case undefined:
     case 'help':

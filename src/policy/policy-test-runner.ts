@@ -1,11 +1,11 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ActionRequest } from '../shared/action';
 import type { PolicyDecision } from '../shared/policy';
 import type { LoadedPolicy } from './loaded-policy';
 import { formatPolicyIssue, PolicyLoadError } from './policy-load-error';
 import { evaluate } from './policy-evaluator';
-import { isPolicyTestFileName, loadPolicy } from './policy-loader';
+import { isPolicyTestFileName, listFiles, loadPolicy } from './policy-loader';
 import { policyTestFileSchema, type PolicyTestCase, type PolicyTestExpectation } from './policy-test-schema';
 import { parseYamlSource } from './yaml-source';
 
@@ -105,10 +105,7 @@ export function runPolicyTests(dir: string): PolicyTestReport {
   }
   report.policyVersion = policy.policyVersion;
 
-  const testFiles = readdirSync(dir, { withFileTypes: true })
-    .filter((entry) => entry.isFile() && isPolicyTestFileName(entry.name))
-    .map((entry) => entry.name)
-    .sort();
+  const testFiles = listFiles(dir, isPolicyTestFileName);
   for (const file of testFiles) {
     const read = readTestCases(dir, file);
     if ('error' in read) {
@@ -129,20 +126,20 @@ export interface CommandOutput {
   write(text: string): unknown;
 }
 
-const USAGE = 'usage: policy test [--json] [policy-dir]   (default: policies)\n';
+const USAGE = 'usage: policy test [--json] [policy-dir]\n';
 
 /**
  * `npm run policy:test -- <dir>`: prints results and returns the exit code —
  * 0 all cases passed, 1 a case or test file failed, 2 the policy did not load or bad usage.
  */
-export function policyTestCommand(argv: readonly string[], output: CommandOutput = process.stdout): number {
+export function policyTestCommand(argv: readonly string[], output: CommandOutput = process.stdout, defaultDir = 'policies'): number {
   const json = argv.includes('--json');
   const positional = argv.filter((argument) => !argument.startsWith('-'));
   if (argv.includes('--help') || argv.includes('-h') || positional.length > 1 || argv.some((a) => a.startsWith('-') && a !== '--json')) {
     output.write(USAGE);
     return argv.includes('--help') || argv.includes('-h') ? 0 : 2;
   }
-  const report = runPolicyTests(positional[0] ?? 'policies');
+  const report = runPolicyTests(positional[0] ?? defaultDir);
 
   if (json) {
     output.write(`${JSON.stringify(report, null, 2)}\n`);

@@ -86,6 +86,8 @@ export interface ExecutionRecord {
 /** Live state of one action, as the stateQuery returns it. */
 export interface ActionState {
   actionId: string;
+  /** The submission that started the workflow; lets a racing duplicate submit know it did not. */
+  submissionId: string;
   requestHash: string;
   request: ActionRequest;
   status: ActionStatus;
@@ -101,6 +103,8 @@ export interface ActionState {
 /** Input of agentActionWorkflow. */
 export interface AgentActionInput {
   actionId: string;
+  /** Unique per submit call (not per request): tells the creator apart from duplicate submits. */
+  submissionId: string;
   idempotencyKey: string;
   request: ActionRequest;
   requestHash: string;
@@ -109,4 +113,10 @@ export interface AgentActionInput {
 
 export function actionWorkflowId(agentId: string, idempotencyKey: string): string {
   return `action-${agentId}-${idempotencyKey}`;
+}
+
+export function hasReached(status: ActionStatus, milestone: 'classified' | 'decided' | 'completed'): boolean {
+  if (milestone === 'classified') return status !== 'classifying';
+  if (milestone === 'decided') return isDecided(status);
+  return isTerminal(status);
 }

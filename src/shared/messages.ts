@@ -27,12 +27,20 @@ export interface CancelRequest {
   reason?: string;
 }
 
+/** How far along an awaitOutcomeUpdate waits: classified by policy, decided, or finished. */
+export type OutcomeMilestone = 'classified' | 'decided' | 'completed';
+
 export const decideUpdate = defineUpdate<ActionState, [ReviewerDecision]>('decide');
 /** Operators' variant (Temporal CLI / Web UI): same handler, invalid input is logged, not thrown. */
 export const decisionSignal = defineSignal<[ReviewerDecision]>('decision');
 export const reportExecutionUpdate = defineUpdate<ActionState, [ExecutionReport]>('reportExecution');
 export const cancelSignal = defineSignal<[CancelRequest]>('cancel');
 export const stateQuery = defineQuery<ActionState>('state');
+/**
+ * Returns the state once the milestone is reached: the API's push-based wait (no polling). Read-only;
+ * callers bound the wait on their side.
+ */
+export const awaitOutcomeUpdate = defineUpdate<ActionState, [{ until: OutcomeMilestone }]>('awaitOutcome');
 
 /** ApplicationFailure types the workflow throws; the API maps them to HTTP statuses. */
 export const DecisionRejection = {

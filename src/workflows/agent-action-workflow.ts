@@ -14,9 +14,10 @@ import type { HoldpointActivities } from '../activities';
 import type { ReviewEventKind } from '../notifications/review-notification';
 import type { JsonObject } from '../shared/action';
 import type { ActionState, ActionStatus, AgentActionInput, FinalDecision, ReviewProgress } from '../shared/action-state';
-import { isTerminal } from '../shared/action-state';
+import { hasReached, isTerminal } from '../shared/action-state';
 import { canonicalJson } from '../shared/canonical-json';
 import {
+  awaitOutcomeUpdate,
   cancelSignal,
   DecisionRejection,
   decideUpdate,
@@ -60,7 +61,7 @@ const OUTCOME_RANK: Record<PolicyOutcome, number> = { allow: 0, require_approval
 /** One agent action, from classification to executed (or refused), with every step recorded. */
 export async function agentActionWorkflow(input: AgentActionInput): Promise<ActionState> {
   const { actionId, request } = input;
-  const state: ActionState = { actionId, requestHash: input.requestHash, request, status: 'classifying' };
+  const state: ActionState = { actionId, submissionId: input.submissionId, requestHash: input.requestHash, request, status: 'classifying' };
   let cancellation: CancelRequest | undefined;
   let report: ExecutionReport | undefined;
   /** Reviewers whose vote is being processed, so a concurrent second vote is refused. */
@@ -204,6 +205,20 @@ export async function agentActionWorkflow(input: AgentActionInput): Promise<Acti
   };
 
   setHandler(stateQuery, () => state);
+  setHandler(
+    awaitOutcomeUpdate,
+    async ({ until }) => {
+      await condition(() => hasReached(state.status, until));
+      return state;
+    },
+    {
+      validator: ({ until }) => {
+        if (!['classified', 'decided', 'completed'].includes(until)) {
+          throw ApplicationFailure.nonRetryable(`unknown milestone ${String(until)}`, DecisionRejection.InvalidDecision);
+        }
+      },
+    },
+  );
   setHandler(decideUpdate, applyDecision, { validator: validateDecision });
   setHandler(decisionSignal, async (decision) => {
     try {

@@ -1,9 +1,10 @@
-import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { WithStartWorkflowOperation, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { randomUUID } from 'node:crypto';
 import type { Pool } from 'pg';
 import { canonicalHash } from '../../evidence/payload-hash';
 import type { ActionRequest } from '../../shared/action';
 import { actionWorkflowId, type ActionState, type AgentActionInput } from '../../shared/action-state';
-import { stateQuery } from '../../shared/messages';
+import { awaitOutcomeUpdate, stateQuery } from '../../shared/messages';
 import { actionTypeAttribute, agentIdAttribute, statusAttribute } from '../../shared/search-attributes';
 import { HttpProblem } from '../problem';
 
@@ -40,30 +41,36 @@ export class ActionService {
       this.assertSameRequest(known.rows[0].request_hash, requestHash, idempotencyKey);
       return { state: await this.get(actionId), created: false };
     }
-    const input: AgentActionInput = { actionId, idempotencyKey, request, requestHash, submittedAt: new Date().toISOString() };
-    let created = true;
+    const submissionId = randomUUID();
+    const input: AgentActionInput = { actionId, submissionId, idempotencyKey, request, requestHash, submittedAt: new Date().toISOString() };
+    const startWorkflowOperation = new WithStartWorkflowOperation('agentActionWorkflow', {
+      workflowId: actionId,
+      taskQueue: this.options.taskQueue,
+      args: [input],
+      workflowIdConflictPolicy: 'USE_EXISTING',
+      // A finished action keeps its id: a late retry must not run it a second time.
+      workflowIdReusePolicy: 'REJECT_DUPLICATE',
+      staticSummary: summary(request),
+      typedSearchAttributes: [
+        { key: statusAttribute, value: 'classifying' },
+        { key: actionTypeAttribute, value: request.action.type },
+        { key: agentIdAttribute, value: request.agent.id },
+      ],
+    });
+    let state: ActionState;
     try {
-      await this.options.client.workflow.start('agentActionWorkflow', {
-        workflowId: actionId,
-        taskQueue: this.options.taskQueue,
-        args: [input],
-        workflowIdConflictPolicy: 'USE_EXISTING',
-        // A finished action keeps its id: a late retry must not run it a second time.
-        workflowIdReusePolicy: 'REJECT_DUPLICATE',
-        staticSummary: summary(request),
-        typedSearchAttributes: [
-          { key: statusAttribute, value: 'classifying' },
-          { key: actionTypeAttribute, value: request.action.type },
-          { key: agentIdAttribute, value: request.agent.id },
-        ],
+      // Start and wait for the policy's classification in one round trip.
+      state = await this.options.client.workflow.executeUpdateWithStart(awaitOutcomeUpdate, {
+        args: [{ until: 'classified' }],
+        startWorkflowOperation,
       });
     } catch (err) {
+      // Already finished under this id (reuse is rejected): answer with what it recorded.
       if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
-      created = false;
+      state = await this.get(actionId);
     }
-    const state = await this.get(actionId);
     this.assertSameRequest(state.requestHash, requestHash, idempotencyKey);
-    return { state, created };
+    return { state, created: state.submissionId === submissionId };
   }
 
   /** Live state from the workflow (authoritative while it runs; replayed once it has closed). */

@@ -80,12 +80,12 @@ describe('evaluate: defaults', () => {
 
   it('uses the configured unmatched outcome, risk, reason and execution', () => {
     const policy = policyFrom({
-      defaults: { unmatched: 'deny', risk: 'high', reason: 'Not covered by policy', execution: { mode: 'server', executor: 'ops-api' } },
+      defaults: { unmatched: 'deny', risk: 'high', reason: 'No rule covers {{action.type}}', execution: { mode: 'server', executor: 'ops-api' } },
     });
     expect(evaluate(policy, refundRequest({}))).toMatchObject({
       outcome: 'deny',
       risk: 'high',
-      reason: 'Not covered by policy',
+      reason: 'No rule covers payments.refund',
       execution: { mode: 'server', executor: 'ops-api' },
     });
   });

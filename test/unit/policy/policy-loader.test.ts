@@ -1,3 +1,5 @@
+import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { loadPolicy, loadPolicyFromSources, computePolicyVersion, type PolicySourceFile } from '../../../src/policy';
 import { loadError, policyFrom, temporaryPolicyDir } from './policy-fixtures';
 
@@ -213,6 +215,18 @@ describe('loadPolicy accepts', () => {
       expect(loadPolicy(policyDir.dir).policyVersion).toBe(version);
       policyDir.write('b-rules.yml', 'version: 1\nrules:\n  - { id: second, when: "false", outcome: allow }\n');
       expect(loadPolicy(policyDir.dir).policyVersion).not.toBe(version);
+    } finally {
+      policyDir.remove();
+    }
+  });
+
+  it('files that are symlinks, as in a mounted Kubernetes ConfigMap', () => {
+    const policyDir = temporaryPolicyDir({});
+    try {
+      mkdirSync(join(policyDir.dir, '..data'));
+      writeFileSync(join(policyDir.dir, '..data', 'policy.yaml'), `${HEADER}rules:\n  - { id: linked, when: "true", outcome: allow }\n`);
+      symlinkSync(join('..data', 'policy.yaml'), join(policyDir.dir, 'policy.yaml'));
+      expect(loadPolicy(policyDir.dir).rules.map((rule) => rule.id)).toEqual(['linked']);
     } finally {
       policyDir.remove();
     }

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { stringify } from 'yaml';
-import { evaluate, loadPolicyFromSources, outcomeRank, riskRank, type LoadedPolicy } from '../../../src/policy';
+import { evaluate, loadPolicyFromSources, type LoadedPolicy } from '../../../src/policy';
 import type { ActionRequest } from '../../../src/shared/action';
 import { OUTCOMES, RISK_TIERS, type PolicyDecision, type PolicyOutcome, type RiskTier } from '../../../src/shared/policy';
 
@@ -55,6 +55,10 @@ function insertAt<T>(items: readonly T[], position: number, item: T): T[] {
   return [...items.slice(0, index), item, ...items.slice(index)];
 }
 
+// The order is restated here rather than imported, so the properties check the evaluator against
+// an independent definition of "more restrictive".
+const outcomeRank = (outcome: PolicyOutcome): number => ['allow', 'require_approval', 'deny'].indexOf(outcome);
+const riskRank = (risk: RiskTier): number => ['low', 'medium', 'high', 'critical'].indexOf(risk);
 const restrictiveness = (decision: PolicyDecision): [number, number] => [outcomeRank(decision.outcome), riskRank(decision.risk)];
 
 function atLeastAsRestrictive(after: PolicyDecision, before: PolicyDecision): boolean {
@@ -80,7 +84,7 @@ describe('policy evaluation properties', () => {
           }
         },
       ),
-      { numRuns: 60 },
+      { numRuns: 100 },
     );
   });
 
@@ -111,7 +115,37 @@ describe('policy evaluation properties', () => {
           }
         },
       ),
-      { numRuns: 60 },
+      { numRuns: 100 },
+    );
+  });
+
+  it('decides with the most restrictive outcome and the highest risk among the matched rules', () => {
+    fc.assert(
+      fc.property(fc.array(ruleArbitrary, { minLength: 1, maxLength: 8 }), requestArbitrary, (rules, request) => {
+        const policy = compile(rules);
+        const decision = evaluate(policy, request);
+        const matched = decision.matchedRules.map((id) => policy.rules.find((rule) => rule.id === id));
+        expect(decision.matchedRules).toEqual([...decision.matchedRules].sort((a, b) => Number(a.slice(1)) - Number(b.slice(1))));
+        if (matched.length === 0) {
+          expect(decision.outcome).toBe('require_approval');
+          return;
+        }
+        expect(outcomeRank(decision.outcome)).toBe(Math.max(...matched.map((rule) => outcomeRank(rule?.outcome ?? 'allow'))));
+        expect(riskRank(decision.risk)).toBe(Math.max(...matched.map((rule) => riskRank(rule?.risk ?? 'low'))));
+      }),
+      { numRuns: 100 },
+    );
+  });
+
+  it('never decides more permissively when payload fields are missing', () => {
+    fc.assert(
+      fc.property(fc.array(ruleArbitrary, { maxLength: 8 }), requestArbitrary, (rules, request) => {
+        const policy = compile(rules);
+        const complete = evaluate(policy, request);
+        const stripped = evaluate(policy, { ...request, payload: {} });
+        expect(outcomeRank(stripped.outcome)).toBeGreaterThanOrEqual(outcomeRank(complete.outcome));
+      }),
+      { numRuns: 100 },
     );
   });
 
@@ -122,7 +156,7 @@ describe('policy evaluation properties', () => {
         const decision = evaluate(compile(lenient), request);
         if (riskRank(decision.risk) >= 2 && decision.review) expect(decision.review.onTimeout).toBe('deny');
       }),
-      { numRuns: 60 },
+      { numRuns: 100 },
     );
   });
 });
