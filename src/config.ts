@@ -34,6 +34,13 @@ const environmentShape = z.object({
     API_HOST: z.string().min(1).default('127.0.0.1'),
     API_PORT: port.default(8080),
     API_PUBLIC_URL: z.url().optional(),
+    API_BODY_LIMIT_BYTES: z.coerce.number().int().min(1_024).max(10 * 1024 * 1024).default(256 * 1024),
+    API_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(600),
+    LOG_REDACT_PAYLOAD_FIELDS: z
+      .string()
+      .transform((text) => text.split(',').map((s) => s.trim()).filter(Boolean))
+      .pipe(z.array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_-]*$/, 'comma-separated payload field names')))
+      .optional(),
 
     POLICY_PATH: z.string().min(1).default('policies'),
 
@@ -92,7 +99,9 @@ export interface Config {
     uiPort: number;
   };
   database: { url?: string; poolMax: number };
-  api: { host: string; port: number; publicUrl?: string };
+  api: { host: string; port: number; publicUrl?: string; bodyLimitBytes: number; rateLimitPerMinute: number };
+  /** Payload fields never written to logs (in addition to credentials). */
+  redactPayloadFields: string[];
   policyPath: string;
   executors: Record<string, { url: string; secrets?: string[] }>;
   reviewWebhook?: { url: string; secrets: string[] };
@@ -131,7 +140,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       uiPort: c.TEMPORAL_UI_PORT,
     },
     database: { url: c.DATABASE_URL, poolMax: c.DATABASE_POOL_MAX },
-    api: { host: c.API_HOST, port: c.API_PORT, publicUrl: c.API_PUBLIC_URL },
+    api: {
+      host: c.API_HOST,
+      port: c.API_PORT,
+      publicUrl: c.API_PUBLIC_URL,
+      bodyLimitBytes: c.API_BODY_LIMIT_BYTES,
+      rateLimitPerMinute: c.API_RATE_LIMIT_PER_MINUTE,
+    },
+    redactPayloadFields: c.LOG_REDACT_PAYLOAD_FIELDS ?? [],
     policyPath: path.resolve(c.POLICY_PATH),
     executors: c.EXECUTORS ?? {},
     reviewWebhook: c.REVIEW_WEBHOOK_URL ? { url: c.REVIEW_WEBHOOK_URL, secrets: c.WEBHOOK_SECRETS ?? [] } : undefined,

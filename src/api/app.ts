@@ -1,12 +1,20 @@
 import type { Client } from '@temporalio/client';
 import express from 'express';
+import { ipKeyGenerator, rateLimit } from 'express-rate-limit';
+import helmet from 'helmet';
+import { randomUUID } from 'node:crypto';
 import type { Pool } from 'pg';
 import type { Logger } from 'pino';
 import { pinoHttp } from 'pino-http';
-import { randomUUID } from 'node:crypto';
+import type { PolicyEngine } from '../activities/deps';
+import type { LoadedPolicy } from '../policy/loaded-policy';
+import { authenticateRequests } from './auth/authenticate';
+import { createRegistry } from './openapi-registry';
 import { HttpProblem, problemMiddleware } from './problem';
 import { actionRoutes } from './routes/action-routes';
-import { healthRoutes } from './routes/health-routes';
+import { metaRoutes } from './routes/meta-routes';
+import { policyRoutes } from './routes/policy-routes';
+import { ActionQueries } from './services/action-queries';
 import { ActionService } from './services/action-service';
 
 export interface AppOptions {
@@ -17,13 +25,24 @@ export interface AppOptions {
   namespace: string;
   publicUrl: string;
   temporalUiUrl?: string;
+  policy: { engine: PolicyEngine; current: () => LoadedPolicy };
   bodyLimitBytes?: number;
+  rateLimitPerMinute?: number;
 }
+
+/** Rejects bodies that are not JSON before parsing (the API speaks JSON only). */
+const requireJsonBodies: express.RequestHandler = (req, _res, next) => {
+  const hasBody = Number(req.headers['content-length'] ?? 0) > 0 || req.headers['transfer-encoding'] !== undefined;
+  if (hasBody && !req.is('application/json')) {
+    return next(new HttpProblem(415, 'unsupported-media-type', 'Unsupported media type', 'send request bodies as application/json'));
+  }
+  next();
+};
 
 export function createApp(options: AppOptions): express.Express {
   const app = express();
   app.disable('x-powered-by');
-  app.set('trust proxy', false);
+  app.set('query parser', 'simple');
   app.use(
     pinoHttp({
       logger: options.logger,
@@ -33,18 +52,32 @@ export function createApp(options: AppOptions): express.Express {
         res.setHeader('X-Request-Id', id);
         return id;
       },
+      customProps: (req) => ({ principal: req.principal?.id }),
     }),
   );
+  app.use(helmet());
+  app.use(requireJsonBodies);
   app.use(express.json({ limit: options.bodyLimitBytes ?? 256 * 1024, strict: true }));
-
-  const actions = new ActionService({ client: options.client, pool: options.pool, taskQueue: options.taskQueue });
-  app.use(healthRoutes({ client: options.client, pool: options.pool }));
+  app.use(authenticateRequests(options.pool));
   app.use(
-    actionRoutes({
-      actions,
-      links: { base: options.publicUrl, temporalUi: options.temporalUiUrl, namespace: options.namespace },
+    rateLimit({
+      windowMs: 60_000,
+      limit: options.rateLimitPerMinute ?? 600,
+      standardHeaders: 'draft-8',
+      legacyHeaders: false,
+      // Per principal once authenticated, so one noisy agent cannot starve the others behind a NAT.
+      keyGenerator: (req) => (req.principal ? `principal:${req.principal.id}` : `ip:${ipKeyGenerator(req.ip ?? '')}`),
+      handler: (_req, _res, next, limiter) =>
+        next(new HttpProblem(429, 'rate-limited', 'Too many requests', `at most ${limiter.limit} requests a minute`, { retryAfterSeconds: 60 })),
     }),
   );
+
+  const registry = createRegistry();
+  const links = { base: options.publicUrl, temporalUi: options.temporalUiUrl, namespace: options.namespace };
+  const actions = new ActionService({ client: options.client, pool: options.pool, taskQueue: options.taskQueue });
+  app.use(metaRoutes(registry, { client: options.client, pool: options.pool, publicUrl: options.publicUrl }));
+  app.use(actionRoutes(registry, { actions, queries: new ActionQueries(options.pool, links), links }));
+  app.use(policyRoutes(registry, { policy: options.policy.engine, current: options.policy.current }));
   app.use((req, _res, next) => next(new HttpProblem(404, 'not-found', 'Not found', `no route for ${req.method} ${req.path}`)));
   app.use(problemMiddleware(options.logger));
   return app;

@@ -14,7 +14,7 @@ export class HttpProblem extends Error {
     readonly type: string,
     readonly title: string,
     readonly detail: string,
-    readonly extra: { issues?: ProblemIssue[]; retryAfterSeconds?: number } = {},
+    readonly extra: { issues?: ProblemIssue[]; retryAfterSeconds?: number; headers?: Record<string, string> } = {},
   ) {
     super(detail);
   }
@@ -57,6 +57,7 @@ export function problemMiddleware(logger: Pick<Logger, 'error' | 'warn'>): Error
       problem = new HttpProblem(500, 'internal', 'Internal error', 'an unexpected error occurred; it has been logged');
     }
     if (problem.extra.retryAfterSeconds) res.setHeader('Retry-After', String(problem.extra.retryAfterSeconds));
+    for (const [name, value] of Object.entries(problem.extra.headers ?? {})) res.setHeader(name, value);
     res
       .status(problem.status)
       .type('application/problem+json')

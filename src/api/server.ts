@@ -6,11 +6,13 @@ import { migrate } from '../db/migrate';
 import { createLogger } from '../logger';
 import { ProcessLifecycle } from '../process-lifecycle';
 import { connectToTemporal } from '../temporal-connection';
+import { PolicyStore } from '../policy/policy-store';
+import { policyEngine } from '../worker-runtime';
 import { createApp } from './app';
 
 async function main() {
   const config = loadConfig();
-  const logger = createLogger(config.logLevel, 'holdpoint-api');
+  const logger = createLogger(config.logLevel, 'holdpoint-api', config.redactPayloadFields.flatMap((field) => [`*.payload.${field}`, `payload.${field}`]));
   const lifecycle = new ProcessLifecycle(logger);
   if (!config.database.url) throw new Error('DATABASE_URL is required for the API (npm start sets it for the embedded database)');
   const pool = createPool(config.database.url, config.database.poolMax);
@@ -19,8 +21,13 @@ async function main() {
   const connection = await connectToTemporal(config);
   lifecycle.onShutdown(() => connection.close());
   const client = new Client({ connection, namespace: config.temporal.namespace });
+  const policy = new PolicyStore(config.policyPath, { logger: logger.child({ component: 'policy' }) }).watch();
+  lifecycle.onShutdown(() => policy.close());
   const app = createApp({
     client,
+    policy: { engine: policyEngine(policy), current: () => policy.current() },
+    bodyLimitBytes: config.api.bodyLimitBytes,
+    rateLimitPerMinute: config.api.rateLimitPerMinute,
     pool,
     logger,
     taskQueue: config.temporal.taskQueue,

@@ -125,13 +125,14 @@ export async function insertAction(client: PoolClient | Pool, action: NewAction)
  * appends serialise; an event whose key is already stored is returned as it was (retries).
  */
 export async function appendEvent(client: PoolClient, event: EvidenceEvent): Promise<StoredEvent> {
-  const head = await client.query<{ seq: number | null; hash: string | null }>(
-    `SELECT e.seq, e.hash FROM actions a
-       LEFT JOIN LATERAL (SELECT seq, hash FROM action_events WHERE action_id = a.id ORDER BY seq DESC LIMIT 1) e ON true
-     WHERE a.id = $1 FOR UPDATE OF a`,
+  // Lock, then read the head in a separate statement: under READ COMMITTED each statement takes a
+  // fresh snapshot, so a writer that waited for the lock sees the event its predecessor committed.
+  const locked = await client.query('SELECT 1 FROM actions WHERE id = $1 FOR UPDATE', [event.actionId]);
+  if (locked.rowCount === 0) throw new Error(`no action ${event.actionId} to append evidence to`);
+  const head = await client.query<{ seq: number; hash: string }>(
+    'SELECT seq, hash FROM action_events WHERE action_id = $1 ORDER BY seq DESC LIMIT 1',
     [event.actionId],
   );
-  if (head.rowCount === 0) throw new Error(`no action ${event.actionId} to append evidence to`);
   const existing = await client.query(
     `SELECT seq, prev_hash, hash, data, type, actor, occurred_at FROM action_events WHERE action_id = $1 AND event_key = $2`,
     [event.actionId, event.eventKey],

@@ -75,11 +75,11 @@ export async function agentActionWorkflow(input: AgentActionInput): Promise<Acti
     setCurrentDetails(describe(state));
   };
 
-  const record = (eventKey: string, type: string, data: JsonObject, actor = SYSTEM_ACTOR) =>
-    evidence.recordStep({
-      event: { actionId, eventKey, type, actor, data, occurredAt: now() },
-      projection: { status: state.status },
-    });
+  /** Records a step that moves the action to `status`, then makes the status visible. */
+  const advance = async (status: ActionStatus, eventKey: string, type: string, data: JsonObject, actor = SYSTEM_ACTOR) => {
+    await evidence.recordStep({ event: { actionId, eventKey, type, actor, data, occurredAt: now() }, projection: { status } });
+    setStatus(status);
+  };
 
   const notify = (kind: ReviewEventKind, key: string, recipients: string[], informed: string[] = []) => {
     const review = state.review;
@@ -240,7 +240,10 @@ export async function agentActionWorkflow(input: AgentActionInput): Promise<Acti
     },
     {
       validator: (executionReport) => {
-        if (state.status !== 'awaiting_report' || report) {
+        // The agent may report as soon as it sees the approval, before the workflow records that it waits.
+        const approvedForAgent =
+          state.policy?.execution.mode === 'agent' && (state.status === 'approved' || state.status === 'allowed' || state.status === 'awaiting_report');
+        if (!approvedForAgent || report) {
           throw ApplicationFailure.nonRetryable(`action is ${state.status}, not awaiting an execution report`, DecisionRejection.NotAwaitingReport);
         }
         if (typeof executionReport?.payload !== 'object' || executionReport.payload === null || Array.isArray(executionReport.payload)) {
@@ -260,7 +263,7 @@ export async function agentActionWorkflow(input: AgentActionInput): Promise<Acti
 
   const finish = async (status: ActionStatus, decision: FinalDecision) => {
     state.decision = decision;
-    setStatus(status);
+    // Stored before it is visible: whoever sees this status through the API finds it in Postgres too.
     await evidence.recordStep({
       event: {
         actionId,
@@ -278,9 +281,9 @@ export async function agentActionWorkflow(input: AgentActionInput): Promise<Acti
         reasonCode: decision.reasonCode,
         approvedPayload: state.approvedPayload,
         approvedPayloadHash: state.approvedPayloadHash,
-        assignees: [],
       },
     });
+    setStatus(status);
   };
 
   if (cancellation) {
@@ -331,8 +334,6 @@ export async function agentActionWorkflow(input: AgentActionInput): Promise<Acti
       // An agent's deadline may shorten a window, never lengthen it past policy.
       const windowMs = Math.max(0, Math.min(tierPlan.durationMs, deadlineAt - Date.now()));
       review.dueAt = new Date(Date.now() + windowMs).toISOString();
-      upsertSearchAttributes([{ key: assigneesAttribute, value: review.assignees }]);
-      setStatus('pending_review');
       const eventKey = tier === 0 ? 'review-requested' : `escalated:${tier}`;
       await evidence.recordStep({
         event: {
@@ -343,8 +344,16 @@ export async function agentActionWorkflow(input: AgentActionInput): Promise<Acti
           data: { tier, groups: tierPlan.groups, assignees: review.assignees, dueAt: review.dueAt, approvalsNeeded: plan.approvals },
           occurredAt: now(),
         },
-        projection: { status: 'pending_review', assignees: review.assignees, reviewGroups: tierPlan.groups, reviewDueAt: review.dueAt },
+        // Earlier tiers stay eligible, so routing (and read access) accumulates across tiers.
+        projection: {
+          status: 'pending_review',
+          assignees: review.assignees,
+          reviewGroups: unique(plan.tiers.slice(0, tier + 1).flatMap((t) => t.groups)),
+          reviewDueAt: review.dueAt,
+        },
       });
+      upsertSearchAttributes([{ key: assigneesAttribute, value: review.assignees }]);
+      setStatus('pending_review');
       notify(tier === 0 ? 'review_requested' : 'escalated', eventKey, tierPlan.reviewers, tier === 0 ? [] : previous);
 
       const remindBefore = tier === 0 ? plan.remindBeforeMs : undefined;
@@ -359,6 +368,8 @@ export async function agentActionWorkflow(input: AgentActionInput): Promise<Acti
     }
 
     review.dueAt = undefined;
+    // The deciding vote is stored before the decision, so the evidence chain reads in causal order.
+    await condition(() => votesInFlight.size === 0);
     if (cancellation && !state.decision) {
       await finish('cancelled', { verdict: 'cancelled', by: [cancellation.by], rationale: cancellation.reason, at: now() });
     } else if (state.decision?.verdict === 'approved') {
@@ -390,13 +401,11 @@ export async function agentActionWorkflow(input: AgentActionInput): Promise<Acti
     const payload = state.approvedPayload!;
     if (plan.mode === 'server' && plan.executor) {
       state.execution = { mode: 'server', executor: plan.executor };
-      setStatus('executing');
-      await record('executing', 'execution.started', { executor: plan.executor, approvedPayloadHash: state.approvedPayloadHash! });
+      await advance('executing', 'executing', 'execution.started', { executor: plan.executor, approvedPayloadHash: state.approvedPayloadHash! });
       try {
         const outcome = await executors.executeAction({ actionId, actionType: request.action.type, payload, executor: plan.executor });
         state.execution.result = outcome.result;
         state.execution.executedPayloadHash = state.approvedPayloadHash;
-        setStatus('executed');
         await evidence.recordStep({
           event: {
             actionId,
@@ -408,25 +417,24 @@ export async function agentActionWorkflow(input: AgentActionInput): Promise<Acti
           },
           projection: { status: 'executed', executedPayloadHash: state.approvedPayloadHash, executionResult: outcome.result },
         });
+        setStatus('executed');
       } catch (err) {
         const message = err instanceof ActivityFailure && err.cause ? err.cause.message : String(err);
         state.execution.error = message;
-        setStatus('execution_failed');
         await evidence.recordStep({
           event: { actionId, eventKey: 'execution-failed', type: 'execution.failed', actor: plan.executor, data: { error: message }, occurredAt: now() },
           projection: { status: 'execution_failed', executionResult: { error: message } },
         });
+        setStatus('execution_failed');
       }
       return;
     }
 
     state.execution = { mode: 'agent' };
-    setStatus('awaiting_report');
-    await record('awaiting-report', 'execution.awaiting_report', { approvedPayloadHash: state.approvedPayloadHash! });
+    await advance('awaiting_report', 'awaiting-report', 'execution.awaiting_report', { approvedPayloadHash: state.approvedPayloadHash! });
     const reported = await condition(() => report !== undefined, plan.reportWindowMs ?? DEFAULT_REPORT_WINDOW_MS);
     if (!reported || !report) {
-      setStatus('unconfirmed');
-      await record('unconfirmed', 'execution.unconfirmed', { reportWindowMs: plan.reportWindowMs ?? DEFAULT_REPORT_WINDOW_MS });
+      await advance('unconfirmed', 'unconfirmed', 'execution.unconfirmed', { reportWindowMs: plan.reportWindowMs ?? DEFAULT_REPORT_WINDOW_MS });
       return;
     }
     const matches = canonicalJson(report.payload) === canonicalJson(payload);

@@ -1,75 +1,57 @@
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { Worker } from '@temporalio/worker';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { Client, Connection } from '@temporalio/client';
+import type { AddressInfo } from 'node:net';
 import { Pool } from 'pg';
 import { createApp } from '../../src/api/app';
-import { startDemoTarget, type DemoTarget } from '../../src/dev/demo-target';
+import { loadPolicy } from '../../src/policy/policy-loader';
 import { actionTypeAttribute, agentIdAttribute, riskTierAttribute, statusAttribute } from '../../src/shared/search-attributes';
-import { createTestDatabase, type TestDatabase } from '../support/test-database';
-import { connectToDevServer } from '../support/temporal';
+import { startApiStack, type ApiStack } from '../support/api-stack';
 import { readJson } from '../support/http';
-import { silentLogger, startTestWorker, uniqueKey } from '../support/workflow-harness';
+import { FIXTURE_POLICY_DIR, silentLogger, uniqueKey } from '../support/workflow-harness';
 
-const TASK_QUEUE = `api-${Date.now()}`;
-let env: TestWorkflowEnvironment;
-let db: TestDatabase;
-let target: DemoTarget;
-let worker: Worker;
-let running: Promise<void>;
-let server: Server;
-let baseUrl: string;
-
+let stack: ApiStack;
 beforeAll(async () => {
-  [env, db, target] = await Promise.all([connectToDevServer(), createTestDatabase(), startDemoTarget()]);
-  ({ worker, running } = await startTestWorker({ env, pool: db.pool, taskQueue: TASK_QUEUE, executors: { target: target.url } }));
-  const app = createApp({ client: env.client, pool: db.pool, logger: silentLogger, taskQueue: TASK_QUEUE, namespace: 'default', publicUrl: 'http://api.test' });
-  server = app.listen(0, '127.0.0.1');
-  await new Promise((resolve) => server.once('listening', resolve));
-  baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  stack = await startApiStack();
 });
-
-afterAll(async () => {
-  await new Promise((resolve) => server?.close(resolve));
-  worker?.shutdown();
-  await running;
-  await Promise.all([env?.teardown(), db?.drop(), target?.close()]);
-});
-
-function post(path: string, body: unknown, headers: Record<string, string> = {}) {
-  return fetch(`${baseUrl}${path}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...headers },
-    body: typeof body === 'string' ? body : JSON.stringify(body),
-  });
-}
+afterAll(() => stack?.close());
 
 const ping = { agent: { id: 'support-bot' }, action: { type: 'test.ping' }, resource: { type: 'svc', id: 'a' }, payload: { n: 1 } };
+const refund = (amount: number) => ({ agent: { id: 'support-bot' }, action: { type: 'test.refund' }, resource: { type: 'billing', id: 'cus_1' }, payload: { amount } });
+
+const submit = (body: unknown, key = uniqueKey('api'), query = '') =>
+  stack.request('POST', `/v1/actions${query}`, { as: 'agent', body, headers: { 'Idempotency-Key': key } });
 
 async function countActions(): Promise<number> {
-  const { rows } = await db.pool.query('SELECT count(*)::int AS n FROM actions');
+  const { rows } = await stack.db.pool.query('SELECT count(*)::int AS n FROM actions');
   return rows[0].n;
 }
 
 it('GET /healthz answers while the process is up', async () => {
-  const response = await fetch(`${baseUrl}/healthz`);
+  const response = await stack.request('GET', '/healthz');
   expect(response.status).toBe(200);
   expect(await readJson(response)).toEqual({ status: 'ok' });
 });
 
 it('GET /readyz is 200 with Temporal and Postgres reachable', async () => {
-  const response = await fetch(`${baseUrl}/readyz`);
+  const response = await stack.request('GET', '/readyz');
   expect(response.status).toBe(200);
   expect(await readJson(response)).toEqual({ status: 'ready', checks: { postgres: 'ok', temporal: 'ok' } });
 });
 
-it('GET /readyz is 503 with Retry-After when Postgres or Temporal is unreachable', async () => {
+it('GET /readyz is 503 with Retry-After when Postgres and Temporal are unreachable', async () => {
   const deadPool = new Pool({ connectionString: 'postgres://x:y@127.0.0.1:1/none', connectionTimeoutMillis: 500 });
   deadPool.on('error', () => undefined);
   const deadConnection = await Connection.connect({ address: '127.0.0.1:1', connectTimeout: 500 }).catch(() => undefined);
-  const client = deadConnection ? new Client({ connection: deadConnection }) : env.client;
-  const app = createApp({ client, pool: deadPool, logger: silentLogger, taskQueue: 'x', namespace: 'default', publicUrl: 'http://x' });
+  const client = deadConnection ? new Client({ connection: deadConnection }) : stack.env.client;
+  const policy = loadPolicy(FIXTURE_POLICY_DIR);
+  const app = createApp({
+    client,
+    pool: deadPool,
+    logger: silentLogger,
+    taskQueue: 'x',
+    namespace: 'default',
+    publicUrl: 'http://x',
+    policy: { engine: { evaluate: () => { throw new Error('unused'); } }, current: () => policy },
+  });
   const other = app.listen(0, '127.0.0.1');
   await new Promise((resolve) => other.once('listening', resolve));
   try {
@@ -86,17 +68,17 @@ it('GET /readyz is 503 with Retry-After when Postgres or Temporal is unreachable
   }
 });
 
-it('POST /v1/actions starts a workflow that records the action in Postgres and sets search attributes', async () => {
+it('POST /v1/actions starts a workflow that records the action and sets search attributes', async () => {
   const key = uniqueKey('api');
-  const response = await post('/v1/actions', ping, { 'Idempotency-Key': key });
+  const response = await submit(ping, key);
   expect(response.status).toBe(201);
   const view = await readJson(response);
-  expect(view.id).toBe(`action-support-bot-${key}`);
+  expect(view).toMatchObject({ id: `action-support-bot-${key}`, outcome: 'allow', risk: 'low', matchedRules: ['ping-allowed'] });
   expect(response.headers.get('location')).toBe(`http://api.test/v1/actions/${view.id}`);
 
-  const handle = env.client.workflow.getHandle(view.id);
+  const handle = stack.env.client.workflow.getHandle(view.id);
   await handle.result();
-  const { rows } = await db.pool.query('SELECT status, action_type, agent_id, risk FROM actions WHERE id = $1', [view.id]);
+  const { rows } = await stack.db.pool.query('SELECT status, action_type, agent_id, risk FROM actions WHERE id = $1', [view.id]);
   expect(rows[0]).toEqual({ status: 'executed', action_type: 'test.ping', agent_id: 'support-bot', risk: 'low' });
   const description = await handle.describe();
   expect(description.typedSearchAttributes.get(statusAttribute)).toBe('executed');
@@ -105,44 +87,117 @@ it('POST /v1/actions starts a workflow that records the action in Postgres and s
   expect(description.typedSearchAttributes.get(agentIdAttribute)).toBe('support-bot');
   expect(await description.staticSummary()).toBe('test.ping for svc:a by support-bot');
 
-  const again = await post('/v1/actions', ping, { 'Idempotency-Key': key });
+  const again = await submit(ping, key);
   expect(again.status).toBe(200);
   expect((await readJson(again)).status).toBe('executed');
-  const conflict = await post('/v1/actions', { ...ping, payload: { n: 2 } }, { 'Idempotency-Key': key });
+  const conflict = await submit({ ...ping, payload: { n: 2 } }, key);
   expect(conflict.status).toBe(409);
   expect(conflict.headers.get('content-type')).toMatch(/application\/problem\+json/);
-
-  const fetched = await fetch(`${baseUrl}/v1/actions/${view.id}`);
-  expect(fetched.status).toBe(200);
-  expect((await readJson(fetched)).decision.verdict).toBe('allowed');
 });
 
-describe('bad input gets a problem+json naming the field, and records nothing', () => {
-  const cases: [string, () => Promise<Response>, number, string][] = [
-    ['missing Idempotency-Key', () => post('/v1/actions', ping), 400, 'idempotency-key-required'],
-    ['malformed JSON', () => post('/v1/actions', '{"agent":', { 'Idempotency-Key': uniqueKey() }), 400, 'malformed-json'],
-    ['wrong content type', () => fetch(`${baseUrl}/v1/actions`, { method: 'POST', headers: { 'content-type': 'text/plain', 'Idempotency-Key': 'x' }, body: 'hi' }), 415, 'unsupported-media-type'],
-    ['unknown field', () => post('/v1/actions', { ...ping, extra: 1 }, { 'Idempotency-Key': uniqueKey() }), 400, 'validation'],
-    ['wrong type', () => post('/v1/actions', { ...ping, payload: 'x' }, { 'Idempotency-Key': uniqueKey() }), 400, 'validation'],
-    ['bad idempotency key', () => post('/v1/actions', ping, { 'Idempotency-Key': 'has spaces' }), 400, 'validation'],
-    ['oversized body', () => post('/v1/actions', { ...ping, payload: { blob: 'x'.repeat(300 * 1024) } }, { 'Idempotency-Key': uniqueKey() }), 413, 'payload-too-large'],
-    ['bad action id', () => fetch(`${baseUrl}/v1/actions/not-an-id`), 400, 'validation'],
-    ['unknown action', () => fetch(`${baseUrl}/v1/actions/action-nobody-nothing`), 404, 'not-found'],
-  ];
-  it.each(cases)('%s', async (_name, send, status, type) => {
-    const before = await countActions();
-    const response = await send();
-    expect(response.status).toBe(status);
-    expect(response.headers.get('content-type')).toMatch(/application\/problem\+json/);
-    const problem = await readJson(response);
-    expect(problem).toMatchObject({ status, type: `https://holdpoint.dev/problems/${type}` });
-    expect(typeof problem.detail).toBe('string');
-    expect(await countActions()).toBe(before);
-  });
+it('?wait holds the response until the decision', async () => {
+  const allowed = await submit(ping, uniqueKey(), '?wait=10');
+  expect(allowed.status).toBe(201);
+  expect((await readJson(allowed)).decision.verdict).toBe('allowed');
+  const pending = await submit(refund(300), uniqueKey(), '?wait=1');
+  expect(pending.status).toBe(202);
+  expect(pending.headers.get('retry-after')).toBeTruthy();
+  expect((await readJson(pending)).status).toBe('pending_review');
+});
 
-  it('validation problems list each issue path', async () => {
-    const response = await post('/v1/actions', { ...ping, agent: { id: 'has space' }, extra: 1 }, { 'Idempotency-Key': uniqueKey() });
-    const problem = await readJson(response);
-    expect(problem.issues.map((i: { path: string }) => i.path).sort()).toEqual(['body', 'body.agent.id']);
-  });
+it('20 parallel identical submits make one action', async () => {
+  const key = uniqueKey('parallel');
+  const responses = await Promise.all(Array.from({ length: 20 }, () => submit(refund(250), key)));
+  const statuses = responses.map((r) => r.status);
+  expect(statuses.every((s) => s === 200 || s === 201)).toBe(true);
+  expect(statuses.filter((s) => s === 201)).toHaveLength(1);
+  const ids = new Set(await Promise.all(responses.map(async (r) => (await readJson(r)).id)));
+  expect(ids.size).toBe(1);
+  const { rows } = await stack.db.pool.query('SELECT count(*)::int AS n FROM actions WHERE idempotency_key = $1', [key]);
+  expect(rows[0].n).toBe(1);
+  const [id] = ids;
+  await stack.request('POST', `/v1/actions/${id}/cancel`, { as: 'agent', body: { reason: 'test done' } });
+});
+
+it('a reviewer sees it in the inbox, approves, and a waiting agent gets the answer within 1 s', async () => {
+  const created = await readJson(await submit(refund(700)));
+  expect(created.status).toBe('pending_review');
+
+  const inbox = await readJson(await stack.request('GET', '/v1/reviews', { as: 'reviewer' }));
+  expect(inbox.items.map((i: { id: string }) => i.id)).toContain(created.id);
+  const outsiderInbox = await readJson(await stack.request('GET', '/v1/reviews', { as: 'outsider' }));
+  expect(outsiderInbox.items.map((i: { id: string }) => i.id)).not.toContain(created.id);
+
+  const waiting = stack.request('GET', `/v1/actions/${created.id}/wait?timeout=30`, { as: 'agent' }).then(async (response) => ({ response, at: Date.now() }));
+  await new Promise((r) => setTimeout(r, 300));
+  const decidedAt = Date.now();
+  const decision = await stack.request('POST', `/v1/actions/${created.id}/decision`, { as: 'reviewer', body: { verdict: 'approve', rationale: 'ok' } });
+  expect(decision.status).toBe(200);
+  expect((await readJson(decision)).decision).toMatchObject({ verdict: 'approved', by: ['alice'] });
+  const { response, at } = await waiting;
+  expect(response.status).toBe(200);
+  expect(at - decidedAt).toBeLessThan(1_000);
+  expect(['approved', 'executing', 'executed']).toContain((await readJson(response)).status);
+
+  const second = await stack.request('POST', `/v1/actions/${created.id}/decision`, { as: 'secondReviewer', body: { verdict: 'approve' } });
+  expect(second.status).toBe(409);
+  await stack.env.client.workflow.getHandle(created.id).result();
+  const evidence = await readJson(await stack.request('GET', `/v1/actions/${created.id}/evidence`, { as: 'reviewer' }));
+  expect(evidence.chain.ok).toBe(true);
+  expect(evidence.reviewerActions.map((e: { type: string }) => e.type)).toEqual(['review.approved']);
+  expect(evidence.execution.map((e: { type: string }) => e.type)).toEqual(['execution.started', 'execution.succeeded']);
+  expect(evidence.temporal).toMatchObject({ workflowId: created.id, namespace: 'default' });
+  expect(evidence.hashes.approvedPayload).toBe(evidence.hashes.payload);
+});
+
+it('decision errors: 422 invalid edit, 403 self-approval, 409 duplicate vote', async () => {
+  const created = await readJson(await submit({ ...refund(700), agent: { id: 'support-bot', onBehalfOf: 'alice' } }));
+  const invalidEdit = await stack.request('POST', `/v1/actions/${created.id}/decision`, { as: 'secondReviewer', body: { verdict: 'approve', editedPayload: { amount: 700, extra: 1 } } });
+  expect(invalidEdit.status).toBe(422);
+  const policyRefusedEdit = await stack.request('POST', `/v1/actions/${created.id}/decision`, { as: 'secondReviewer', body: { verdict: 'approve', editedPayload: { amount: 9000 } } });
+  expect(policyRefusedEdit.status).toBe(422);
+  expect((await readJson(policyRefusedEdit)).type).toMatch(/edit-rejected-by-policy/);
+  const selfApproval = await stack.request('POST', `/v1/actions/${created.id}/decision`, { as: 'reviewer', body: { verdict: 'approve' } });
+  expect(selfApproval.status).toBe(403);
+  const denyWithoutRationale = await stack.request('POST', `/v1/actions/${created.id}/decision`, { as: 'secondReviewer', body: { verdict: 'deny' } });
+  expect(denyWithoutRationale.status).toBe(400);
+  const cancel = await stack.request('POST', `/v1/actions/${created.id}/cancel`, { as: 'agent', body: { reason: 'done' } });
+  expect(cancel.status).toBe(200);
+  expect((await readJson(cancel)).status).toBe('cancelled');
+  const late = await stack.request('POST', `/v1/actions/${created.id}/decision`, { as: 'secondReviewer', body: { verdict: 'approve' } });
+  expect(late.status).toBe(409);
+});
+
+it('agent-mode execution report and mismatch', async () => {
+  const created = await readJson(await submit({ ...refund(1), action: { type: 'test.grant' }, payload: { role: 'viewer' } }));
+  await stack.request('POST', `/v1/actions/${created.id}/decision`, { as: 'reviewer', body: { verdict: 'approve' } });
+  const approved = await readJson(await stack.request('POST', `/v1/actions/${created.id}/decision`, { as: 'secondReviewer', body: { verdict: 'approve' } }));
+  expect(approved.decision.verdict).toBe('approved');
+  await stack.request('GET', `/v1/actions/${created.id}/wait?timeout=5`, { as: 'agent' });
+  const report = await stack.request('POST', `/v1/actions/${created.id}/execution`, { as: 'agent', body: { payload: { role: 'owner' }, succeeded: true } });
+  expect(report.status).toBe(200);
+  expect((await readJson(report)).status).toBe('mismatch');
+});
+
+it('lists what the caller may read, with filters and cursor pagination', async () => {
+  for (let i = 0; i < 3; i++) await submit({ ...ping, payload: { n: 100 + i } }, uniqueKey('list'), '?wait=5');
+  const firstPage = await readJson(await stack.request('GET', '/v1/actions?actionType=test.ping&limit=2', { as: 'agent' }));
+  expect(firstPage.items).toHaveLength(2);
+  expect(firstPage.nextCursor).toBeTruthy();
+  const secondPage = await readJson(await stack.request('GET', `/v1/actions?actionType=test.ping&limit=2&cursor=${firstPage.nextCursor}`, { as: 'agent' }));
+  const ids = [...firstPage.items, ...secondPage.items].map((i: { id: string }) => i.id);
+  expect(new Set(ids).size).toBe(ids.length);
+  const other = await readJson(await stack.request('GET', '/v1/actions', { as: 'otherAgent' }));
+  expect(other.items).toEqual([]);
+});
+
+it('POST /v1/policy/evaluate is a dry run; GET /v1/policy shows the loaded version', async () => {
+  const before = await countActions();
+  const dryRun = await stack.request('POST', '/v1/policy/evaluate', { as: 'agent', body: refund(700) });
+  expect(dryRun.status).toBe(200);
+  expect(await readJson(dryRun)).toMatchObject({ outcome: 'require_approval', risk: 'high', matchedRules: ['refund-review'] });
+  expect(await countActions()).toBe(before);
+  const policy = await readJson(await stack.request('GET', '/v1/policy', { as: 'admin' }));
+  expect(policy.policyVersion).toMatch(/^sha256:/);
+  expect(policy.rules.map((r: { id: string }) => r.id)).toContain('refund-review');
 });

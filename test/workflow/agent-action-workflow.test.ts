@@ -9,6 +9,7 @@ import type { ActionRequest } from '../../src/shared/action';
 import type { ActionState } from '../../src/shared/action-state';
 import { cancelSignal, decideUpdate, reportExecutionUpdate, stateQuery, type ReviewerDecision } from '../../src/shared/messages';
 import type { PolicyDecision } from '../../src/shared/policy';
+import { recordHistory } from '../support/histories';
 import { createTestDatabase, type TestDatabase } from '../support/test-database';
 import { createTimeSkippingEnv } from '../support/temporal';
 import {
@@ -103,6 +104,7 @@ describe('auto paths', () => {
       'action.completed',
     ]);
     expect(await actionRow(final.actionId)).toMatchObject({ status: 'executed', risk: 'low', matched_rules: ['ping-allowed'] });
+    await recordHistory('auto-allow', handle);
   });
 
   it('auto-deny records the reason and never executes', async () => {
@@ -112,6 +114,7 @@ describe('auto paths', () => {
     expect(final.decision?.rationale).toBe('Agents may not nuke prod');
     expect(callsFor(final.actionId)).toHaveLength(0);
     expect(await eventTypes(final.actionId)).toEqual(['action.requested', 'policy.classified', 'action.auto_denied', 'action.completed']);
+    await recordHistory('auto-deny', handle);
   });
 });
 
@@ -129,6 +132,7 @@ describe('review', () => {
     const types = await eventTypes(final.actionId);
     expect(types).toEqual(expect.arrayContaining(['review.requested', 'review.approved', 'action.approved', 'execution.succeeded']));
     expect(await actionRow(final.actionId)).toMatchObject({ status: 'executed', decided_by: ['alice'], approved_payload_hash: canonicalHash({ amount: 700 }) });
+    await recordHistory('approve', handle);
   });
 
   it('a deny with rationale denies and does not execute', async () => {
@@ -140,6 +144,7 @@ describe('review', () => {
     expect(final.decision).toMatchObject({ verdict: 'denied', by: ['bob'], rationale: 'duplicate refund', reasonCode: 'duplicate' });
     expect(callsFor(final.actionId)).toHaveLength(0);
     expect(await eventTypes(final.actionId)).toContain('review.denied');
+    await recordHistory('deny', handle);
   });
 
   it('rejects a deny without rationale, a stranger, self-approval and an edit of a locked field', async () => {
@@ -157,6 +162,7 @@ describe('review', () => {
     expect(state.review?.votes).toEqual([]);
     await handle.signal(cancelSignal, { by: 'support-bot', reason: 'test done' });
     expect((await handle.result()).status).toBe('cancelled');
+    await recordHistory('rejected-decisions', handle);
   });
 
   it('an edit within the allowed fields becomes the approved and executed payload', async () => {
@@ -169,6 +175,7 @@ describe('review', () => {
     expect(final.approvedPayloadHash).toBe(canonicalHash({ currency: 'EUR', amount: 500 }));
     expect(target.effects.get(final.actionId)).toMatchObject({ payload: { amount: 500, currency: 'EUR' } });
     expect(await eventTypes(final.actionId)).toContain('review.approved_with_edit');
+    await recordHistory('edit', handle);
   });
 
   it('an edit the policy re-classifies as deny is refused and the action stays pending', async () => {
@@ -180,6 +187,7 @@ describe('review', () => {
     expect((await handle.query(stateQuery)).status).toBe('pending_review');
     await decide(handle, { reviewer: 'alice', verdict: 'deny', rationale: 'will not raise it' });
     expect((await handle.result()).status).toBe('denied');
+    await recordHistory('edit-refused', handle);
   });
 
   it('needs two distinct approvals for quorum and refuses a duplicate vote', async () => {
@@ -195,6 +203,8 @@ describe('review', () => {
     const reported = await handle.executeUpdate(reportExecutionUpdate, { args: [{ payload: { role: 'admin' }, succeeded: true, result: { ok: 1 } }] });
     expect(reported.status).toBe('executed');
     expect(reported.execution?.executedPayloadHash).toBe(canonicalHash({ role: 'admin' }));
+    await handle.result();
+    await recordHistory('quorum-and-report', handle);
   });
 
   it('reminds, escalates tier 1 → 2 → 3 and denies on timeout after 4 hours', async () => {
@@ -214,6 +224,7 @@ describe('review', () => {
     expect(steps.indexOf('escalated:1')).toBeLessThan(steps.indexOf('escalated:2'));
     expect(steps.indexOf('escalated:2')).toBeLessThan(steps.indexOf('decided'));
     expect(callsFor(final.actionId)).toHaveLength(0);
+    await recordHistory('escalation-timeout', handle);
   });
 
   it('an agent deadline shortens the review window', async () => {
@@ -222,6 +233,7 @@ describe('review', () => {
     const final = await handle.result();
     expect(final.status).toBe('expired');
     expect((await workflowTimeBetween(final.actionId, 'review-requested', 'decided')) / 60_000).toBeLessThan(11);
+    await recordHistory('deadline', handle);
   });
 
   it('a low-risk rule may time out to allow', async () => {
@@ -232,6 +244,7 @@ describe('review', () => {
     expect(state.decision).toMatchObject({ verdict: 'approved', by: ['holdpoint:timeout'] });
     await handle.executeUpdate(reportExecutionUpdate, { args: [{ payload: { text: 'hi' }, succeeded: true }] });
     expect((await handle.result()).status).toBe('executed');
+    await recordHistory('timeout-allow', handle);
   });
 
   it('high risk never times out to allow, even if a policy engine says so', async () => {
@@ -251,6 +264,7 @@ describe('review', () => {
       const { state } = await service.submit(actionRequest('test.anything', {}), uniqueKey());
       const final = await env.client.workflow.getHandle<() => Promise<ActionState>>(state.actionId).result();
       expect(final.status).toBe('expired');
+      await recordHistory('high-risk-never-times-out-to-allow', env.client.workflow.getHandle(state.actionId));
     } finally {
       lenientWorker.worker.shutdown();
       await lenientWorker.running;
@@ -265,6 +279,7 @@ describe('review', () => {
     expect(final.status).toBe('cancelled');
     expect(final.decision).toMatchObject({ verdict: 'cancelled', by: ['support-bot'], rationale: 'customer withdrew' });
     expect(callsFor(final.actionId)).toHaveLength(0);
+    await recordHistory('cancel', handle);
   });
 });
 
@@ -278,6 +293,7 @@ describe('execution', () => {
     expect(calls).toHaveLength(3);
     expect(new Set(calls.map((c) => c.idempotencyKey))).toEqual(new Set([final.actionId]));
     expect([...target.effects.keys()].filter((k) => k === final.actionId)).toHaveLength(1);
+    await recordHistory('executor-retry', handle);
   });
 
   it('an executor 400 fails the execution without retrying', async () => {
@@ -288,6 +304,7 @@ describe('execution', () => {
     expect(final.execution?.error).toMatch(/HTTP 400/);
     expect(callsFor(final.actionId)).toHaveLength(1);
     expect(await eventTypes(final.actionId)).toContain('execution.failed');
+    await recordHistory('executor-400', handle);
   });
 
   it('flags an agent-mode report whose payload differs from the approved one', async () => {
@@ -302,6 +319,8 @@ describe('execution', () => {
     expect(reported.approvedPayloadHash).toBe(canonicalHash({ role: 'viewer' }));
     expect(await actionRow(reported.actionId)).toMatchObject({ status: 'mismatch', executed_payload_hash: canonicalHash({ role: 'owner' }) });
     expect(await eventTypes(reported.actionId)).toContain('execution.mismatch');
+    await handle.result();
+    await recordHistory('mismatch', handle);
   });
 
   it('marks an agent-mode approval unconfirmed when no report arrives in the window', async () => {
@@ -312,6 +331,7 @@ describe('execution', () => {
     const final = await handle.result();
     expect(final.status).toBe('unconfirmed');
     expect(await eventTypes(final.actionId)).toContain('execution.unconfirmed');
+    await recordHistory('unconfirmed', handle);
   });
 });
 
@@ -331,6 +351,7 @@ describe('idempotent submission', () => {
     const { rows } = await db.pool.query('SELECT count(*)::int AS n FROM actions WHERE idempotency_key = $1', [key]);
     expect(rows[0].n).toBe(1);
     expect(callsFor(first.state.actionId)).toHaveLength(1);
+    await recordHistory('idempotent-submission', env.client.workflow.getHandle(first.state.actionId));
   });
 });
 

@@ -1,38 +1,195 @@
-import { Router } from 'express';
+import type { OpenAPIRegistry } from '@asteasolutions/zod-to-openapi';
 import { z } from 'zod';
+import type { ActionState } from '../../shared/action-state';
+import { principalOf } from '../auth/authenticate';
+import { DocumentedRouter, problem } from '../documented-router';
 import { HttpProblem } from '../problem';
-import { actionRequestSchema, identifier, idempotencyKeySchema } from '../schemas/action-request';
+import { actionRequestSchema, idempotencyKeySchema } from '../schemas/action-request';
+import { actionIdParams, cancelBody, decisionBody, executionReportBody, inboxQuery, listQuery, submitQuery, waitQuery } from '../schemas/api-inputs';
+import { actionPageSchema, actionViewSchema } from '../schemas/response-schemas';
+import type { ActionQueries } from '../services/action-queries';
 import type { ActionService } from '../services/action-service';
 import { toActionView } from '../services/action-view';
 import { parseInput } from '../validate';
 
 export interface ActionRouteOptions {
   actions: ActionService;
+  queries: ActionQueries;
   links: { base: string; temporalUi?: string; namespace: string };
 }
 
-const actionIdParams = z.strictObject({ id: z.string().regex(/^action-[A-Za-z0-9._:@-]+$/, 'not an action id').max(300) });
+const json = (schema: z.ZodType, description: string) => ({ description, content: { 'application/json': { schema } } });
+const idempotencyHeader = z.object({ 'idempotency-key': idempotencyKeySchema.openapi({ description: 'Unique per action; retries reuse it' }) });
+const RETRY_AFTER_SECONDS = '2';
 
-export function actionRoutes({ actions, links }: ActionRouteOptions): Router {
-  const router = Router();
+export function actionRoutes(registry: OpenAPIRegistry, { actions, queries, links }: ActionRouteOptions) {
+  const api = new DocumentedRouter(registry);
+  const view = (state: ActionState) => toActionView(state, links);
 
-  router.post('/v1/actions', async (req, res) => {
-    if (!req.is('application/json')) throw new HttpProblem(415, 'unsupported-media-type', 'Unsupported media type', 'send the action as application/json');
-    const key = req.get('Idempotency-Key');
-    if (!key) throw new HttpProblem(400, 'idempotency-key-required', 'Idempotency-Key required', 'set the Idempotency-Key header so retries never create a second action');
-    const idempotencyKey = parseInput(idempotencyKeySchema, key, 'headers');
-    const request = parseInput(actionRequestSchema, req.body, 'body');
-    const { state, created } = await actions.submit(request, idempotencyKey);
-    const view = toActionView(state, links);
-    res.status(created ? 201 : 200).location(view.links.self).json(view);
-  });
+  api.post(
+    {
+      path: '/v1/actions',
+      summary: 'Submit an action for the gate to decide',
+      tags: ['agents'],
+      roles: ['agent', 'admin'],
+      request: { headers: idempotencyHeader, query: submitQuery, body: { content: { 'application/json': { schema: actionRequestSchema } } } },
+      responses: {
+        200: json(actionViewSchema, 'The action this Idempotency-Key already names'),
+        201: json(actionViewSchema, 'Created and classified (decided, when ?wait was long enough)'),
+        202: json(actionViewSchema, 'Created; no decision yet within ?wait (see Retry-After)'),
+        409: problem('The Idempotency-Key was used for a different request'),
+      },
+    },
+    async (req, res) => {
+      const principal = principalOf(req);
+      const key = req.get('Idempotency-Key');
+      if (!key) throw new HttpProblem(400, 'idempotency-key-required', 'Idempotency-Key required', 'set the Idempotency-Key header so retries never create a second action');
+      const idempotencyKey = parseInput(idempotencyKeySchema, key, 'headers');
+      const { wait } = parseInput(submitQuery, req.query, 'query');
+      const request = parseInput(actionRequestSchema, req.body, 'body');
+      const submission = await actions.submit(request, idempotencyKey, principal);
+      let state = submission.state;
+      let decided = true;
+      if (wait) ({ state, reached: decided } = await actions.wait(undefined, state.actionId, 'decided', wait * 1000));
+      const body = view(state);
+      res.location(body.links.self);
+      if (wait && !decided) res.status(202).setHeader('Retry-After', RETRY_AFTER_SECONDS);
+      else res.status(submission.created ? 201 : 200);
+      res.json(body);
+    },
+  );
 
-  router.get('/v1/actions/:id', async (req, res) => {
-    const { id } = parseInput(actionIdParams, req.params, 'params');
-    res.json(toActionView(await actions.get(id), links));
-  });
+  api.get(
+    {
+      path: '/v1/actions',
+      summary: 'List the actions the caller may read, newest first',
+      tags: ['actions'],
+      roles: ['agent', 'reviewer', 'admin'],
+      request: { query: listQuery },
+      responses: { 200: json(actionPageSchema, 'A page of actions') },
+    },
+    async (req, res) => {
+      res.json(await queries.list(principalOf(req), parseInput(listQuery, req.query, 'query')));
+    },
+  );
 
-  return router;
+  api.get(
+    {
+      path: '/v1/actions/{id}',
+      summary: 'The live state of an action',
+      tags: ['actions'],
+      roles: ['agent', 'reviewer', 'admin'],
+      request: { params: actionIdParams },
+      responses: { 200: json(actionViewSchema, 'The action'), 404: problem('Unknown, or not visible to the caller') },
+    },
+    async (req, res) => {
+      const { id } = parseInput(actionIdParams, req.params, 'params');
+      res.json(view(await actions.get(principalOf(req), id)));
+    },
+  );
+
+  api.get(
+    {
+      path: '/v1/actions/{id}/wait',
+      summary: 'Long-poll until the action is decided (or finished)',
+      tags: ['agents'],
+      roles: ['agent', 'reviewer', 'admin'],
+      request: { params: actionIdParams, query: waitQuery },
+      responses: {
+        200: json(actionViewSchema, 'Reached the milestone'),
+        202: json(actionViewSchema, 'Not yet; poll again after Retry-After'),
+      },
+    },
+    async (req, res) => {
+      const { id } = parseInput(actionIdParams, req.params, 'params');
+      const { timeout, until } = parseInput(waitQuery, req.query, 'query');
+      const { state, reached } = await actions.wait(principalOf(req), id, until, timeout * 1000);
+      if (!reached) res.status(202).setHeader('Retry-After', RETRY_AFTER_SECONDS);
+      res.json(view(state));
+    },
+  );
+
+  api.post(
+    {
+      path: '/v1/actions/{id}/cancel',
+      summary: 'Withdraw a pending action',
+      tags: ['agents'],
+      roles: ['agent', 'admin'],
+      request: { params: actionIdParams, body: { content: { 'application/json': { schema: cancelBody } }, required: false } },
+      responses: { 200: json(actionViewSchema, 'Cancelled'), 409: problem('No longer pending') },
+    },
+    async (req, res) => {
+      const { id } = parseInput(actionIdParams, req.params, 'params');
+      const { reason } = parseInput(cancelBody, req.body ?? {}, 'body');
+      res.json(view(await actions.cancel(principalOf(req), id, reason)));
+    },
+  );
+
+  api.post(
+    {
+      path: '/v1/actions/{id}/execution',
+      summary: 'Report what the agent executed (agent execution mode)',
+      tags: ['agents'],
+      roles: ['agent'],
+      request: { params: actionIdParams, body: { content: { 'application/json': { schema: executionReportBody } } } },
+      responses: { 200: json(actionViewSchema, 'Recorded: executed, execution_failed or mismatch'), 409: problem('Not awaiting a report') },
+    },
+    async (req, res) => {
+      const { id } = parseInput(actionIdParams, req.params, 'params');
+      const report = parseInput(executionReportBody, req.body, 'body');
+      res.json(view(await actions.reportExecution(principalOf(req), id, report)));
+    },
+  );
+
+  api.get(
+    {
+      path: '/v1/actions/{id}/evidence',
+      summary: 'Every recorded step of an action, with hash-chain verification',
+      tags: ['actions'],
+      roles: ['agent', 'reviewer', 'admin'],
+      request: { params: actionIdParams },
+      responses: { 200: json(z.record(z.string(), z.unknown()).openapi('EvidenceBundle'), 'The evidence bundle') },
+    },
+    async (req, res) => {
+      const { id } = parseInput(actionIdParams, req.params, 'params');
+      res.json(await queries.evidence(principalOf(req), id));
+    },
+  );
+
+  api.get(
+    {
+      path: '/v1/reviews',
+      summary: "The caller's inbox: pending actions they may decide, soonest deadline first",
+      tags: ['reviewers'],
+      roles: ['reviewer', 'admin'],
+      request: { query: inboxQuery },
+      responses: { 200: json(actionPageSchema, 'A page of pending actions') },
+    },
+    async (req, res) => {
+      res.json(await queries.inbox(principalOf(req), parseInput(inboxQuery, req.query, 'query')));
+    },
+  );
+
+  api.post(
+    {
+      path: '/v1/actions/{id}/decision',
+      summary: 'Approve or deny (optionally with an edited payload)',
+      tags: ['reviewers'],
+      roles: ['reviewer', 'admin'],
+      request: { params: actionIdParams, body: { content: { 'application/json': { schema: decisionBody } } } },
+      responses: {
+        200: json(actionViewSchema, 'The vote was recorded; the resulting state'),
+        403: problem('Not eligible (not in an active tier, or the requester)'),
+        409: problem('Already decided, or a second vote by the same reviewer'),
+        422: problem('Invalid decision or edit (field not editable, or the policy refuses the edit)'),
+      },
+    },
+    async (req, res) => {
+      const { id } = parseInput(actionIdParams, req.params, 'params');
+      const decision = parseInput(decisionBody, req.body, 'body');
+      res.json(view(await actions.decide(principalOf(req), id, decision)));
+    },
+  );
+
+  return api.router;
 }
-
-export { identifier };

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { jsonObjectSchema } from './json-schemas';
 
 /** Ids that become part of workflow ids and URLs: no spaces, no slashes. */
 export const identifier = z
@@ -7,7 +8,6 @@ export const identifier = z
   .max(128)
   .regex(/^[A-Za-z0-9][A-Za-z0-9._:@-]*$/, 'letters, digits and . _ : @ - only, starting with a letter or digit');
 
-const jsonObject = z.record(z.string(), z.json());
 
 export const actionRequestSchema = z.strictObject({
   agent: z.strictObject({ id: identifier, onBehalfOf: identifier.optional() }),
@@ -16,9 +16,9 @@ export const actionRequestSchema = z.strictObject({
     tool: z.string().min(1).max(200).optional(),
     step: z.string().min(1).max(200).optional(),
   }),
-  resource: z.strictObject({ type: z.string().min(1).max(100), id: z.string().min(1).max(300), attributes: jsonObject.optional() }),
-  payload: jsonObject,
-  context: jsonObject.optional(),
+  resource: z.strictObject({ type: z.string().min(1).max(100), id: z.string().min(1).max(300), attributes: jsonObjectSchema.optional() }),
+  payload: jsonObjectSchema,
+  context: jsonObjectSchema.optional(),
   deadline: z.iso.datetime({ offset: true }).optional(),
   executionMode: z.enum(['server', 'agent']).optional(),
   callbackUrl: z.url({ protocol: /^https?$/ }).optional(),

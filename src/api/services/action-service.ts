@@ -1,12 +1,24 @@
 import { WithStartWorkflowOperation, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { randomUUID } from 'node:crypto';
 import type { Pool } from 'pg';
+import type { Principal } from '../../auth/principal';
 import { canonicalHash } from '../../evidence/payload-hash';
 import type { ActionRequest } from '../../shared/action';
-import { actionWorkflowId, type ActionState, type AgentActionInput } from '../../shared/action-state';
-import { awaitOutcomeUpdate, stateQuery } from '../../shared/messages';
+import { actionWorkflowId, hasReached, type ActionState, type AgentActionInput } from '../../shared/action-state';
+import {
+  awaitOutcomeUpdate,
+  cancelSignal,
+  decideUpdate,
+  reportExecutionUpdate,
+  stateQuery,
+  type ExecutionReport,
+  type OutcomeMilestone,
+  type ReviewerDecision,
+} from '../../shared/messages';
 import { actionTypeAttribute, agentIdAttribute, statusAttribute } from '../../shared/search-attributes';
 import { HttpProblem } from '../problem';
+import { requireReadable } from './action-access';
+import { toHttpProblem } from './workflow-errors';
 
 export interface ActionServiceOptions {
   client: Client;
@@ -18,6 +30,12 @@ export interface Submission {
   state: ActionState;
   /** False when the idempotency key named an action that already existed. */
   created: boolean;
+}
+
+export interface WaitResult {
+  state: ActionState;
+  /** True when the milestone was reached before the wait ended. */
+  reached: boolean;
 }
 
 function summary(request: ActionRequest): string {
@@ -33,13 +51,16 @@ export class ActionService {
    * One workflow per (agent, idempotency key). A retry with the same body returns the same action;
    * the same key with a different body is a conflict, never a second action.
    */
-  async submit(request: ActionRequest, idempotencyKey: string): Promise<Submission> {
+  async submit(request: ActionRequest, idempotencyKey: string, submitter?: Principal): Promise<Submission> {
+    if (submitter && submitter.role !== 'admin' && submitter.id !== request.agent.id) {
+      throw new HttpProblem(403, 'forbidden', 'Forbidden', `agent ${submitter.id} may only submit actions as itself (agent.id is ${request.agent.id})`);
+    }
     const actionId = actionWorkflowId(request.agent.id, idempotencyKey);
     const requestHash = canonicalHash(request);
     const known = await this.options.pool.query<{ request_hash: string }>('SELECT request_hash FROM actions WHERE id = $1', [actionId]);
     if (known.rows[0]) {
       this.assertSameRequest(known.rows[0].request_hash, requestHash, idempotencyKey);
-      return { state: await this.get(actionId), created: false };
+      return { state: await this.liveState(actionId), created: false };
     }
     const submissionId = randomUUID();
     const input: AgentActionInput = { actionId, submissionId, idempotencyKey, request, requestHash, submittedAt: new Date().toISOString() };
@@ -67,14 +88,82 @@ export class ActionService {
     } catch (err) {
       // Already finished under this id (reuse is rejected): answer with what it recorded.
       if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
-      state = await this.get(actionId);
+      state = await this.liveState(actionId);
     }
     this.assertSameRequest(state.requestHash, requestHash, idempotencyKey);
     return { state, created: state.submissionId === submissionId };
   }
 
+  async get(principal: Principal, actionId: string): Promise<ActionState> {
+    await requireReadable(this.options.pool, principal, actionId);
+    return this.liveState(actionId);
+  }
+
+  /**
+   * Long-poll: resolves as soon as the workflow reaches the milestone (pushed by an Update, not
+   * polled), or with the current state when `timeoutMs` passes first.
+   */
+  async wait(principal: Principal | undefined, actionId: string, until: OutcomeMilestone, timeoutMs: number): Promise<WaitResult> {
+    if (principal) await requireReadable(this.options.pool, principal, actionId);
+    const handle = this.options.client.workflow.getHandle(actionId);
+    const current = await this.liveState(actionId);
+    if (hasReached(current.status, until) || timeoutMs <= 0) return { state: current, reached: hasReached(current.status, until) };
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<undefined>((resolve) => {
+      timer = setTimeout(() => resolve(undefined), timeoutMs);
+    });
+    try {
+      const reached = await Promise.race([handle.executeUpdate(awaitOutcomeUpdate, { args: [{ until }] }), timedOut]);
+      if (reached) return { state: reached, reached: true };
+      return { state: await this.liveState(actionId), reached: false };
+    } catch (err) {
+      // The workflow finished while we waited: its final state answers the wait.
+      const state = await this.liveState(actionId);
+      if (hasReached(state.status, until)) return { state, reached: true };
+      throw err;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async cancel(principal: Principal, actionId: string, reason?: string): Promise<ActionState> {
+    const row = await requireReadable(this.options.pool, principal, actionId);
+    if (principal.role !== 'admin' && row.agent_id !== principal.id) {
+      throw new HttpProblem(403, 'forbidden', 'Forbidden', 'only the requesting agent or an admin may cancel an action');
+    }
+    const before = await this.liveState(actionId);
+    if (before.status !== 'pending_review' && before.status !== 'classifying') {
+      throw new HttpProblem(409, 'not-pending', 'Not pending', `the action is ${before.status}; only pending actions can be cancelled`);
+    }
+    await this.options.client.workflow.getHandle(actionId).signal(cancelSignal, { by: principal.id, reason });
+    return (await this.wait(undefined, actionId, 'decided', 5_000)).state;
+  }
+
+  async reportExecution(principal: Principal, actionId: string, report: ExecutionReport): Promise<ActionState> {
+    const row = await requireReadable(this.options.pool, principal, actionId);
+    if (row.agent_id !== principal.id) {
+      throw new HttpProblem(403, 'forbidden', 'Forbidden', 'only the requesting agent reports what it executed');
+    }
+    try {
+      return await this.options.client.workflow.getHandle(actionId).executeUpdate(reportExecutionUpdate, { args: [report] });
+    } catch (err) {
+      throw toHttpProblem(err);
+    }
+  }
+
+  async decide(principal: Principal, actionId: string, decision: Omit<ReviewerDecision, 'reviewer' | 'isAdmin'>): Promise<ActionState> {
+    await requireReadable(this.options.pool, principal, actionId);
+    try {
+      return await this.options.client.workflow
+        .getHandle(actionId)
+        .executeUpdate(decideUpdate, { args: [{ ...decision, reviewer: principal.id, isAdmin: principal.role === 'admin' }] });
+    } catch (err) {
+      throw toHttpProblem(err);
+    }
+  }
+
   /** Live state from the workflow (authoritative while it runs; replayed once it has closed). */
-  async get(actionId: string): Promise<ActionState> {
+  async liveState(actionId: string): Promise<ActionState> {
     try {
       return await this.options.client.workflow.getHandle(actionId).query(stateQuery);
     } catch (err) {

@@ -15,6 +15,7 @@ export function toActionView(state: ActionState, links: { base: string; temporal
     agent: state.request.agent,
     action: state.request.action,
     resource: state.request.resource,
+    payload: state.request.payload,
     payloadHash: state.payloadHash ?? null,
     review: review
       ? {

@@ -1,0 +1,59 @@
+import { z } from 'zod';
+import { jsonObjectSchema, jsonValueSchema } from './json-schemas';
+import '../openapi-registry';
+import { identifier } from './action-request';
+
+
+export const actionIdParams = z.strictObject({
+  id: z.string().max(300).regex(/^action-[A-Za-z0-9._:@-]+$/, 'not an action id'),
+});
+
+const seconds = (max: number) => z.coerce.number().int().min(0).max(max);
+
+export const submitQuery = z.strictObject({
+  wait: seconds(60).optional().openapi({ description: 'Hold the response up to this many seconds for a decision' }),
+});
+
+export const waitQuery = z.strictObject({
+  timeout: seconds(60).default(30).openapi({ description: 'Seconds to wait for a decision (max 60)' }),
+  until: z.enum(['decided', 'completed']).default('decided'),
+});
+
+const filters = {
+  risk: z.enum(['low', 'medium', 'high', 'critical']).optional(),
+  actionType: z.string().min(1).max(200).optional(),
+  agentId: identifier.optional(),
+  limit: z.coerce.number().int().min(1).max(100).default(50),
+  cursor: z.string().max(500).optional(),
+};
+
+export const listQuery = z.strictObject({
+  status: z
+    .enum(['classifying', 'pending_review', 'approved', 'denied', 'expired', 'cancelled', 'allowed', 'auto_denied', 'executing', 'executed', 'execution_failed', 'awaiting_report', 'mismatch', 'unconfirmed'])
+    .optional(),
+  ...filters,
+});
+
+export const inboxQuery = z.strictObject(filters);
+
+export const decisionBody = z
+  .strictObject({
+    verdict: z.enum(['approve', 'deny']),
+    rationale: z.string().trim().min(1).max(2_000).optional(),
+    reasonCode: z.string().regex(/^[a-z0-9_-]{1,64}$/, 'lower-case letters, digits, _ and -').optional(),
+    editedPayload: jsonObjectSchema.optional(),
+  })
+  .refine((body) => body.verdict === 'approve' || body.rationale, { message: 'a deny needs a rationale', path: ['rationale'] })
+  .refine((body) => body.verdict === 'approve' || !body.editedPayload, { message: 'only an approval can carry an edited payload', path: ['editedPayload'] })
+  .openapi('Decision');
+
+export const cancelBody = z.strictObject({ reason: z.string().trim().min(1).max(2_000).optional() }).openapi('CancelRequest');
+
+export const executionReportBody = z
+  .strictObject({
+    payload: jsonObjectSchema.openapi({ description: 'The payload the agent actually executed' }),
+    succeeded: z.boolean(),
+    result: jsonValueSchema.optional(),
+    error: z.string().max(4_000).optional(),
+  })
+  .openapi('ExecutionReport');

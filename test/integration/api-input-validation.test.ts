@@ -1,0 +1,109 @@
+import { startApiStack, type ApiStack, type Caller } from '../support/api-stack';
+import { readJson } from '../support/http';
+import { uniqueKey } from '../support/workflow-harness';
+
+let stack: ApiStack;
+let pendingId: string;
+beforeAll(async () => {
+  stack = await startApiStack();
+  const view = await readJson(
+    await stack.request('POST', '/v1/actions', {
+      as: 'agent',
+      body: { agent: { id: 'support-bot' }, action: { type: 'test.refund' }, resource: { type: 'b', id: 'c' }, payload: { amount: 300 } },
+      headers: { 'Idempotency-Key': uniqueKey() },
+    }),
+  );
+  pendingId = view.id;
+});
+afterAll(() => stack?.close());
+
+const action = { agent: { id: 'support-bot' }, action: { type: 'test.ping' }, resource: { type: 'svc', id: 'a' }, payload: { n: 1 } };
+
+interface BadInput {
+  name: string;
+  as: Caller;
+  method: string;
+  path: () => string;
+  body?: unknown;
+  headers?: Record<string, string>;
+  status: number;
+  type: string;
+}
+
+const submit = (body: unknown, extra: Partial<BadInput> = {}): Omit<BadInput, 'name'> => ({
+  as: 'agent',
+  method: 'POST',
+  path: () => '/v1/actions',
+  body,
+  headers: { 'Idempotency-Key': uniqueKey('bad'), ...extra.headers },
+  status: 400,
+  type: 'validation',
+  ...extra,
+});
+
+const CASES: BadInput[] = [
+  { name: 'submit: invalid JSON', ...submit('{"agent":', { type: 'malformed-json' }) },
+  { name: 'submit: missing field', ...submit({ ...action, payload: undefined }) },
+  { name: 'submit: extra field', ...submit({ ...action, admin: true }) },
+  { name: 'submit: wrong type', ...submit({ ...action, payload: [1, 2] }) },
+  { name: 'submit: bad deadline', ...submit({ ...action, deadline: 'tomorrow' }) },
+  { name: 'submit: bad callback URL', ...submit({ ...action, callbackUrl: 'ftp://x' }) },
+  { name: 'submit: bad execution mode', ...submit({ ...action, executionMode: 'yolo' }) },
+  { name: 'submit: oversized body', ...submit({ ...action, payload: { blob: 'x'.repeat(300 * 1024) } }, { status: 413, type: 'payload-too-large' }) },
+  { name: 'submit: wrong content type', ...submit('agent=1', { status: 415, type: 'unsupported-media-type', headers: { 'content-type': 'text/plain' } }) },
+  { name: 'submit: no Idempotency-Key', as: 'agent', method: 'POST', path: () => '/v1/actions', body: action, headers: {}, status: 400, type: 'idempotency-key-required' },
+  { name: 'submit: bad Idempotency-Key', ...submit(action, { headers: { 'Idempotency-Key': 'two words' } }) },
+  { name: 'submit: wait too long', ...submit(action, { path: () => '/v1/actions?wait=600' }) },
+  { name: 'get: bad id', as: 'agent', method: 'GET', path: () => '/v1/actions/%20drop', status: 400, type: 'validation' },
+  { name: 'wait: bad timeout', as: 'agent', method: 'GET', path: () => `/v1/actions/${pendingId}/wait?timeout=-1`, status: 400, type: 'validation' },
+  { name: 'wait: unknown query', as: 'agent', method: 'GET', path: () => `/v1/actions/${pendingId}/wait?foo=1`, status: 400, type: 'validation' },
+  { name: 'list: bad status', as: 'admin', method: 'GET', path: () => '/v1/actions?status=sleeping', status: 400, type: 'validation' },
+  { name: 'list: limit too big', as: 'admin', method: 'GET', path: () => '/v1/actions?limit=1000', status: 400, type: 'validation' },
+  { name: 'list: forged cursor', as: 'admin', method: 'GET', path: () => '/v1/actions?cursor=bm90LWEtY3Vyc29y', status: 400, type: 'validation' },
+  { name: 'reviews: bad risk', as: 'reviewer', method: 'GET', path: () => '/v1/reviews?risk=extreme', status: 400, type: 'validation' },
+  { name: 'decision: missing verdict', as: 'reviewer', method: 'POST', path: () => `/v1/actions/${pendingId}/decision`, body: {}, status: 400, type: 'validation' },
+  { name: 'decision: deny without rationale', as: 'reviewer', method: 'POST', path: () => `/v1/actions/${pendingId}/decision`, body: { verdict: 'deny' }, status: 400, type: 'validation' },
+  { name: 'decision: extra field', as: 'reviewer', method: 'POST', path: () => `/v1/actions/${pendingId}/decision`, body: { verdict: 'approve', reviewer: 'bob' }, status: 400, type: 'validation' },
+  { name: 'decision: edit not an object', as: 'reviewer', method: 'POST', path: () => `/v1/actions/${pendingId}/decision`, body: { verdict: 'approve', editedPayload: 5 }, status: 400, type: 'validation' },
+  { name: 'cancel: wrong type', as: 'agent', method: 'POST', path: () => `/v1/actions/${pendingId}/cancel`, body: { reason: 42 }, status: 400, type: 'validation' },
+  { name: 'execution: missing succeeded', as: 'agent', method: 'POST', path: () => `/v1/actions/${pendingId}/execution`, body: { payload: {} }, status: 400, type: 'validation' },
+  { name: 'evaluate: extra field', as: 'agent', method: 'POST', path: () => '/v1/policy/evaluate', body: { ...action, x: 1 }, status: 400, type: 'validation' },
+  { name: 'unknown route', as: 'agent', method: 'GET', path: () => '/v1/nothing', status: 404, type: 'not-found' },
+];
+
+async function counts() {
+  const { rows } = await stack.db.pool.query('SELECT (SELECT count(*) FROM actions)::int AS actions, (SELECT count(*) FROM action_events)::int AS events');
+  return rows[0] as { actions: number; events: number };
+}
+
+it.each(CASES.map((c) => [c.name, c] as const))('%s → problem+json, nothing recorded', async (_name, bad) => {
+  const before = await counts();
+  const response = await stack.request(bad.method, bad.path(), { as: bad.as, body: bad.body, headers: bad.headers });
+  expect(response.status).toBe(bad.status);
+  expect(response.headers.get('content-type')).toMatch(/application\/problem\+json/);
+  const problem = await readJson(response);
+  expect(problem).toMatchObject({ status: bad.status, type: `https://holdpoint.dev/problems/${bad.type}` });
+  expect(problem.detail.length).toBeGreaterThan(0);
+  if (bad.type === 'validation') expect(problem.issues.length).toBeGreaterThan(0);
+  expect(await counts()).toEqual(before);
+});
+
+it('no workflow is started for rejected submissions', async () => {
+  const agentWorkflows = () => stack.env.client.workflow.count(`HoldpointAgentId = "support-bot" AND TaskQueue != "none"`);
+  const before = (await agentWorkflows()).count;
+  for (const bad of CASES.filter((c) => c.name.startsWith('submit'))) {
+    await stack.request(bad.method, bad.path(), { as: bad.as, body: bad.body, headers: bad.headers });
+  }
+  await new Promise((r) => setTimeout(r, 1_500)); // visibility is eventually consistent
+  expect((await agentWorkflows()).count).toBe(before);
+});
+
+it('validation problems name every bad field', async () => {
+  const response = await stack.request('POST', '/v1/actions', {
+    as: 'agent',
+    body: { ...action, agent: { id: 'has space' }, resource: { type: '' }, extra: 1 },
+    headers: { 'Idempotency-Key': uniqueKey() },
+  });
+  const paths = (await readJson(response)).issues.map((i: { path: string }) => i.path).sort();
+  expect(paths).toEqual(['body', 'body.agent.id', 'body.resource.id', 'body.resource.type']);
+});

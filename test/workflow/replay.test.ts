@@ -1,0 +1,36 @@
+/**
+ * Replays every stored history in test/histories against the current workflow code.
+ *
+ * The histories are real runs of each workflow path, recorded by agent-action-workflow.test.ts.
+ * Re-record them (after adding a path, or once old runs can no longer be in flight) with:
+ *
+ *   RECORD_HISTORIES=1 npx jest --selectProjects workflow -- test/workflow/agent-action-workflow.test.ts
+ *
+ * A change that fails this test would break workflows already running in production: gate it with
+ * `patched('<change-id>')` (and later `deprecatePatch`) instead of re-recording to make it pass.
+ * No server is needed: replay runs the workflow code against the recorded events only.
+ */
+import path from 'node:path';
+import { bundleWorkflowCode, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { loadStoredHistory, storedHistoryFiles } from '../support/histories';
+
+const files = storedHistoryFiles();
+let workflowBundle: WorkflowBundleWithSourceMap;
+
+beforeAll(async () => {
+  const quiet = { trace() {}, debug() {}, info() {}, warn() {}, error() {}, log() {} };
+  workflowBundle = await bundleWorkflowCode({ workflowsPath: require.resolve('../../src/workflows'), logger: quiet as never });
+});
+
+it('has a stored history for each workflow path', () => {
+  expect(files.length).toBeGreaterThanOrEqual(10);
+});
+
+it.each(files)('replays %s without a determinism error', async (file) => {
+  const workflowId = `replay-${path.basename(file, '.json')}`;
+  const results = Worker.runReplayHistories({ workflowBundle }, [{ workflowId, history: loadStoredHistory(file) }]);
+  const outcomes = [];
+  for await (const result of results) outcomes.push(result);
+  expect(outcomes).toHaveLength(1);
+  expect(outcomes[0]!.error).toBeUndefined();
+});
