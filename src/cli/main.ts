@@ -1,10 +1,12 @@
 import { loadConfig } from '../config';
 import { policyTestCommand } from '../policy/policy-test-runner';
+import { keysCommand } from './keys-command';
 import { setupCommand } from './setup';
 
 const USAGE = `usage: npm run holdpoint -- <command>
 
   setup                      register Holdpoint's search attributes on a Temporal cluster
+  keys create|list|revoke    manage principals and their API keys (keys --help)
   policy test [dir]          run the *.test.yaml policy tests in dir (default: POLICY_PATH)
 `;
 
@@ -13,6 +15,8 @@ async function main(argv: string[]): Promise<number> {
   switch (command) {
     case 'setup':
       return setupCommand(rest);
+    case 'keys':
+      return keysCommand(rest);
     case 'policy':
       if (rest[0] === 'test') return policyTestCommand(rest.slice(1), process.stdout, loadConfig().policyPath);
       break;

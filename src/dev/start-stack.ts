@@ -4,6 +4,7 @@ import { createPool } from '../db/pool';
 import { migrate } from '../db/migrate';
 import { loadPolicy } from '../policy/policy-loader';
 import { startDemoTarget } from './demo-target';
+import { formatDevKeys, seedDevPrincipals } from './dev-principals';
 import { startEmbeddedPostgres } from './embedded-postgres';
 import { ManagedProcess } from './managed-process';
 import { startTemporalDevServer } from './temporal-dev-server';
@@ -70,8 +71,10 @@ async function main() {
 
     const pool = createPool(databaseUrl, 2);
     const applied = await migrate(pool);
-    await pool.end();
     if (applied.length) say(`[holdpoint] migrations applied: ${applied.join(', ')}`);
+    // Development only: demo principals with keys that stay the same across restarts.
+    const devKeys = config.env === 'development' ? await seedDevPrincipals(pool, loadPolicy(config.policyPath), path.join(config.dataDir, 'dev-keys.json')) : [];
+    await pool.end();
 
     if (!config.executors || Object.keys(config.executors).length === 0) {
       // The default policy names executors; in development they all reach a local stand-in target.
@@ -117,9 +120,17 @@ async function main() {
     say(`    Temporal     ${temporalAddress} (namespace ${config.temporal.namespace})`);
     say(`    Postgres     ${databaseUrl.replace(/:[^:@/]+@/, ':***@')}`);
     say('');
-    say('  Try it:');
-    say(`    curl -s -X POST ${apiUrl}/v1/actions -H 'Content-Type: application/json' -H 'Idempotency-Key: demo-1' \\`);
+    if (devKeys.length) {
+      say('  Development keys (also in .data/dev-keys.json):');
+      say(formatDevKeys(devKeys).replace(/^/gm, '    '));
+      say('');
+    }
+    say('  Try it (README has the whole walk-through):');
+    say(`    export HOLDPOINT_URL=${apiUrl}`);
+    say(`    curl -s -X POST $HOLDPOINT_URL/v1/actions -H "Authorization: Bearer $HOLDPOINT_AGENT_KEY" \\`);
+    say(`      -H 'Content-Type: application/json' -H 'Idempotency-Key: demo-1' \\`);
     say(`      -d '{"agent":{"id":"support-bot"},"action":{"type":"payments.refund"},"resource":{"type":"billing","id":"cus_123"},"payload":{"amount":750,"currency":"EUR"}}'`);
+    say(`    API docs: ${apiUrl}/docs`);
     say('');
     say('  Ctrl-C stops everything.');
   } catch (err) {
