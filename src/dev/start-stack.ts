@@ -73,7 +73,8 @@ async function main() {
     const applied = await migrate(pool);
     if (applied.length) say(`[holdpoint] migrations applied: ${applied.join(', ')}`);
     // Development only: demo principals with keys that stay the same across restarts.
-    const devKeys = config.env === 'development' ? await seedDevPrincipals(pool, loadPolicy(config.policyPath), path.join(config.dataDir, 'dev-keys.json')) : [];
+    const keysFile = path.join(config.dataDir, 'dev-keys.json');
+    const devKeys = config.env === 'development' ? await seedDevPrincipals(pool, loadPolicy(config.policyPath), keysFile) : [];
     await pool.end();
 
     if (!config.executors || Object.keys(config.executors).length === 0) {
@@ -121,8 +122,8 @@ async function main() {
     say(`    Postgres     ${databaseUrl.replace(/:[^:@/]+@/, ':***@')}`);
     say('');
     if (devKeys.length) {
-      say('  Development keys (also in .data/dev-keys.json):');
-      say(formatDevKeys(devKeys).replace(/^/gm, '    '));
+      say(`  Development keys (also in ${path.relative(process.cwd(), keysFile) || keysFile}):`);
+      say(formatDevKeys(devKeys).trimEnd().replace(/^(?=.)/gm, '    '));
       say('');
     }
     say('  Try it (README has the whole walk-through):');

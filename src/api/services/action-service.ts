@@ -153,13 +153,17 @@ export class ActionService {
 
   async decide(principal: Principal, actionId: string, decision: Omit<ReviewerDecision, 'reviewer' | 'isAdmin'>): Promise<ActionState> {
     await requireReadable(this.options.pool, principal, actionId);
+    let state: ActionState;
     try {
-      return await this.options.client.workflow
+      state = await this.options.client.workflow
         .getHandle(actionId)
         .executeUpdate(decideUpdate, { args: [{ ...decision, reviewer: principal.id, isAdmin: principal.role === 'admin' }] });
     } catch (err) {
       throw toHttpProblem(err);
     }
+    // The deciding vote returns before the workflow settles the outcome; answer with the settled status.
+    if (state.decision && !hasReached(state.status, 'decided')) return (await this.wait(undefined, actionId, 'decided', 5_000)).state;
+    return state;
   }
 
   /** Live state from the workflow (authoritative while it runs; replayed once it has closed). */
