@@ -13,6 +13,7 @@ module.exports = {
     {
       ...common,
       displayName: 'workflow',
+      setupFiles: ['<rootDir>/test/support/temporal-runtime.ts'],
       testMatch: ['<rootDir>/test/workflow/**/*.test.ts'],
       globalSetup: '<rootDir>/test/support/global-setup.ts',
       globalTeardown: '<rootDir>/test/support/global-teardown.ts',
@@ -20,6 +21,7 @@ module.exports = {
     {
       ...common,
       displayName: 'integration',
+      setupFiles: ['<rootDir>/test/support/temporal-runtime.ts'],
       testMatch: ['<rootDir>/test/integration/**/*.test.ts'],
       globalSetup: '<rootDir>/test/support/global-setup.ts',
       globalTeardown: '<rootDir>/test/support/global-teardown.ts',

@@ -300,11 +300,12 @@ export async function agentActionWorkflow(input: AgentActionInput): Promise<Acti
 
   if (state.decision?.verdict === 'approved' || state.decision?.verdict === 'allowed') await execute();
 
+  // Notifications first, so `action.completed` is the last link of the evidence chain.
+  await Promise.all(background);
   await evidence.recordStep({
     event: { actionId, eventKey: 'completed', type: 'action.completed', actor: SYSTEM_ACTOR, data: { status: state.status }, occurredAt: now() },
     projection: { status: state.status, completedAt: now() },
   });
-  await Promise.all(background);
   await condition(allHandlersFinished);
   return state;
 
