@@ -115,7 +115,10 @@ export function actionWorkflowId(agentId: string, idempotencyKey: string): strin
   return `action-${agentId}-${idempotencyKey}`;
 }
 
-export function hasReached(status: ActionStatus, milestone: 'classified' | 'decided' | 'completed'): boolean {
+/** How far along an action is: classified by policy, decided, or finished. */
+export type OutcomeMilestone = 'classified' | 'decided' | 'completed';
+
+export function hasReached(status: ActionStatus, milestone: OutcomeMilestone): boolean {
   if (milestone === 'classified') return status !== 'classifying';
   if (milestone === 'decided') return isDecided(status);
   return isTerminal(status);

@@ -1,6 +1,6 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { JsonObject, JsonValue } from './action';
-import type { ActionState, Verdict } from './action-state';
+import type { ActionState, OutcomeMilestone, Verdict } from './action-state';
 
 export interface ReviewerDecision {
   /** Principal id of the reviewer, as authenticated by the API. */
@@ -27,8 +27,7 @@ export interface CancelRequest {
   reason?: string;
 }
 
-/** How far along an awaitOutcomeUpdate waits: classified by policy, decided, or finished. */
-export type OutcomeMilestone = 'classified' | 'decided' | 'completed';
+export type { OutcomeMilestone } from './action-state';
 
 export const decideUpdate = defineUpdate<ActionState, [ReviewerDecision]>('decide');
 /** Operators' variant (Temporal CLI / Web UI): same handler, invalid input is logged, not thrown. */
