@@ -1,8 +1,13 @@
 import path from 'node:path';
 import { z } from 'zod';
+import { DURATION_PATTERN, parseDuration } from './policy/duration';
 
 const port = z.coerce.number().int().min(0).max(65535);
 const optionalString = z.string().min(1).optional();
+const secretList = z
+  .string()
+  .transform((text) => text.split(',').map((s) => s.trim()).filter(Boolean))
+  .pipe(z.array(z.string().min(16, 'each secret needs at least 16 characters')).min(1));
 
 /**
  * Every setting Holdpoint reads from the environment. Parsed once (see `loadConfig`), so a bad
@@ -62,6 +67,33 @@ const environmentShape = z.object({
       .transform((text) => text.split(',').map((s) => s.trim()).filter(Boolean))
       .pipe(z.array(z.string().min(16, 'each secret needs at least 16 characters')).min(1))
       .optional(),
+
+    // Reviewer channels (issue 5). Agent callbacks are signed with CALLBACK_SECRETS, else WEBHOOK_SECRETS.
+    CALLBACK_SECRETS: secretList.optional(),
+    SLACK_BOT_TOKEN: optionalString.describe('xoxb-… bot token; enables the Slack channel'),
+    SLACK_SIGNING_SECRET: optionalString.describe('verifies Slack interactivity requests'),
+    SLACK_CHANNEL: optionalString.describe('channel id for review messages; unset: direct messages to each reviewer'),
+    SLACK_API_URL: z.url().optional().describe('Slack Web API base URL (tests point it at a local server)'),
+    SMTP_HOST: optionalString.describe('enables the email channel'),
+    SMTP_PORT: port.default(587),
+    SMTP_SECURE: z.enum(['true', 'false']).default('false').describe('true: TLS from the start (port 465); false: STARTTLS when offered'),
+    SMTP_USER: optionalString,
+    SMTP_PASSWORD: optionalString,
+    SMTP_FROM: z.string().min(3).default('Holdpoint <holdpoint@localhost>'),
+    EMAIL_TOKEN_SECRET: z.string().min(32, 'needs at least 32 characters').optional().describe('signs one-click email decision links'),
+    CONSOLE_SESSION_HOURS: z.coerce.number().min(0.25).max(24 * 7).default(8),
+
+    // Metrics, policy shadow mode and audit (issue 6).
+    SHADOW_POLICY_PATH: optionalString.describe('candidate policy directory evaluated beside the live one; differences are recorded, never enforced'),
+    AUDIT_SIGNING_KEY_PATH: optionalString.describe('Ed25519 private key (PEM) that signs evidence checkpoints'),
+    AUDIT_SIGNING_KEY: optionalString.describe('the same key as PEM text (\\n escapes allowed), for secret stores that inject values'),
+    AUDIT_PUBLIC_KEY_PATH: optionalString.describe('Ed25519 public key (PEM): lets `audit verify` run without the private key'),
+    CHECKPOINT_INTERVAL: z
+      .union([z.literal('off'), z.string().regex(DURATION_PATTERN, 'a duration such as 15m, 1h (or off)')])
+      .default('15m')
+      .describe('how often the worker signs the chain heads'),
+    RETENTION_DAYS: z.coerce.number().int().min(1).max(36_500).default(400).describe('`audit prune` removes completed actions older than this'),
+    RUBBER_STAMP_SECONDS: z.coerce.number().int().min(1).max(3_600).default(10).describe('approvals faster than this count as rubber stamps'),
 });
 
 export const configSchema = environmentShape.superRefine((env, ctx) => {
@@ -74,6 +106,18 @@ export const configSchema = environmentShape.superRefine((env, ctx) => {
     }
     if (env.REVIEW_WEBHOOK_URL && !env.WEBHOOK_SECRETS) {
       ctx.addIssue({ code: 'custom', path: ['WEBHOOK_SECRETS'], message: 'is required when REVIEW_WEBHOOK_URL is set (webhooks are always signed)' });
+    }
+    if (env.SLACK_BOT_TOKEN && !env.SLACK_SIGNING_SECRET) {
+      ctx.addIssue({ code: 'custom', path: ['SLACK_SIGNING_SECRET'], message: 'is required when SLACK_BOT_TOKEN is set (interactivity requests are verified)' });
+    }
+    if (env.SMTP_HOST && !env.EMAIL_TOKEN_SECRET) {
+      ctx.addIssue({ code: 'custom', path: ['EMAIL_TOKEN_SECRET'], message: 'is required when SMTP_HOST is set (email decision links are signed)' });
+    }
+    if (env.AUDIT_SIGNING_KEY_PATH && env.AUDIT_SIGNING_KEY) {
+      ctx.addIssue({ code: 'custom', path: ['AUDIT_SIGNING_KEY'], message: 'set either AUDIT_SIGNING_KEY_PATH or AUDIT_SIGNING_KEY, not both' });
+    }
+    if (Boolean(env.SMTP_USER) !== Boolean(env.SMTP_PASSWORD)) {
+      ctx.addIssue({ code: 'custom', path: [env.SMTP_USER ? 'SMTP_PASSWORD' : 'SMTP_USER'], message: 'SMTP_USER and SMTP_PASSWORD must be set together' });
     }
     if (env.HOLDPOINT_ENV === 'production') {
       for (const name of ['TEMPORAL_ADDRESS', 'DATABASE_URL'] as const) {
@@ -105,6 +149,26 @@ export interface Config {
   policyPath: string;
   executors: Record<string, { url: string; secrets?: string[] }>;
   reviewWebhook?: { url: string; secrets: string[] };
+  /** Signs the final outcome sent to an action's callbackUrl; empty: callbacks are not sent. */
+  callbackSecrets: string[];
+  slack?: { botToken: string; signingSecret: string; channel?: string; apiUrl?: string };
+  email?: {
+    smtp: { host: string; port: number; secure: boolean; auth?: { user: string; pass: string } };
+    from: string;
+    tokenSecret: string;
+  };
+  console: { sessionHours: number };
+  /** Candidate policy directory for shadow mode; absent: shadow mode is off. */
+  shadowPolicyPath?: string;
+  audit: {
+    signingKeyPath?: string;
+    signingKey?: string;
+    publicKeyPath?: string;
+    /** 0: no periodic checkpoints. */
+    checkpointIntervalMs: number;
+    retentionDays: number;
+  };
+  metrics: { rubberStampSeconds: number };
 }
 
 export class ConfigError extends Error {
@@ -151,6 +215,34 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     policyPath: path.resolve(c.POLICY_PATH),
     executors: c.EXECUTORS ?? {},
     reviewWebhook: c.REVIEW_WEBHOOK_URL ? { url: c.REVIEW_WEBHOOK_URL, secrets: c.WEBHOOK_SECRETS ?? [] } : undefined,
+    callbackSecrets: c.CALLBACK_SECRETS ?? c.WEBHOOK_SECRETS ?? [],
+    slack:
+      c.SLACK_BOT_TOKEN && c.SLACK_SIGNING_SECRET
+        ? { botToken: c.SLACK_BOT_TOKEN, signingSecret: c.SLACK_SIGNING_SECRET, channel: c.SLACK_CHANNEL, apiUrl: c.SLACK_API_URL }
+        : undefined,
+    email:
+      c.SMTP_HOST && c.EMAIL_TOKEN_SECRET
+        ? {
+            smtp: {
+              host: c.SMTP_HOST,
+              port: c.SMTP_PORT,
+              secure: c.SMTP_SECURE === 'true',
+              auth: c.SMTP_USER && c.SMTP_PASSWORD ? { user: c.SMTP_USER, pass: c.SMTP_PASSWORD } : undefined,
+            },
+            from: c.SMTP_FROM,
+            tokenSecret: c.EMAIL_TOKEN_SECRET,
+          }
+        : undefined,
+    console: { sessionHours: c.CONSOLE_SESSION_HOURS },
+    shadowPolicyPath: c.SHADOW_POLICY_PATH ? path.resolve(c.SHADOW_POLICY_PATH) : undefined,
+    audit: {
+      signingKeyPath: c.AUDIT_SIGNING_KEY_PATH ? path.resolve(c.AUDIT_SIGNING_KEY_PATH) : undefined,
+      signingKey: c.AUDIT_SIGNING_KEY,
+      publicKeyPath: c.AUDIT_PUBLIC_KEY_PATH ? path.resolve(c.AUDIT_PUBLIC_KEY_PATH) : undefined,
+      checkpointIntervalMs: c.CHECKPOINT_INTERVAL === 'off' ? 0 : (parseDuration(c.CHECKPOINT_INTERVAL) ?? 0),
+      retentionDays: c.RETENTION_DAYS,
+    },
+    metrics: { rubberStampSeconds: c.RUBBER_STAMP_SECONDS },
   });
 }
 

@@ -8,15 +8,19 @@ import type { Executor } from './executors/executor';
 import { LogChannel } from './notifications/log-channel';
 import type { NotificationChannel } from './notifications/review-notification';
 import { WebhookChannel } from './notifications/webhook-channel';
+import { reviewerChannelsFromConfig } from './notifications/reviewer-channels';
 import { evaluate } from './policy/policy-evaluator';
 import { PolicyStore } from './policy/policy-store';
+import { startConfiguredCheckpoints } from './audit/checkpoint-schedule';
 import { temporalConnectionOptions } from './temporal-connection';
 
 export const WORKFLOWS_PATH = require.resolve('./workflows');
 
-export function channelsFromConfig(config: Config, logger: Logger): NotificationChannel[] {
+export function channelsFromConfig(config: Config, logger: Logger, pool?: Pool): NotificationChannel[] {
   const channels: NotificationChannel[] = [new LogChannel(logger.child({ channel: 'log' }))];
   if (config.reviewWebhook) channels.push(new WebhookChannel(config.reviewWebhook));
+  // Slack, email and agent callbacks look reviewers and outcomes up in Postgres.
+  if (pool) channels.push(...reviewerChannelsFromConfig(config, pool));
   return channels;
 }
 
@@ -56,6 +60,9 @@ export interface WorkerProcessDeps {
 /** Everything the worker process owns, so shutdown releases it all. */
 export async function startWorkerProcess({ config, pool, logger }: WorkerProcessDeps) {
   const policy = new PolicyStore(config.policyPath, { logger: logger.child({ component: 'policy' }) }).watch();
+  const shadowPolicy = config.shadowPolicyPath
+    ? new PolicyStore(config.shadowPolicyPath, { logger: logger.child({ component: 'shadow-policy' }) }).watch()
+    : undefined;
   const connection = await NativeConnection.connect(await temporalConnectionOptions(config));
   const worker = await createHoldpointWorker({
     connection,
@@ -64,18 +71,23 @@ export async function startWorkerProcess({ config, pool, logger }: WorkerProcess
     deps: {
       pool,
       policy: policyEngine(policy),
-      channels: channelsFromConfig(config, logger),
+      channels: channelsFromConfig(config, logger, pool),
       executors: executorsFromConfig(config),
       logger,
+      shadowPolicy,
     },
   });
   const running = worker.run();
+  // Periodic checkpoints live in the worker: it is the process that writes evidence.
+  const checkpoints = startConfiguredCheckpoints(config, pool, logger.child({ component: 'audit' }));
   return {
     running,
     async shutdown() {
       worker.shutdown();
       await running.catch(() => undefined);
       policy.close();
+      shadowPolicy?.close();
+      await checkpoints?.stop();
       await connection.close();
     },
   };

@@ -4,6 +4,7 @@ import { canonicalHash } from '../evidence/payload-hash';
 import type { JsonObject } from '../shared/action';
 import type { AgentActionInput } from '../shared/action-state';
 import type { PolicyDecision } from '../shared/policy';
+import { recordShadowComparison, shadowCompare } from '../policy-shadow/shadow-repository';
 import type { ActivityDeps } from './deps';
 
 export interface Admission {
@@ -19,7 +20,7 @@ async function recordedClassification(pool: Pool, actionId: string): Promise<Adm
   return rows[0] ? { decision: rows[0].data.decision, payloadHash: rows[0].data.payloadHash } : undefined;
 }
 
-export function createAdmissionActivities({ pool, policy }: Pick<ActivityDeps, 'pool' | 'policy'>) {
+export function createAdmissionActivities({ pool, policy, shadowPolicy, logger }: Pick<ActivityDeps, 'pool' | 'policy' | 'shadowPolicy' | 'logger'>) {
   return {
     /**
      * Stores the request and classifies it by policy, in one round trip. A retry returns the
@@ -30,6 +31,8 @@ export function createAdmissionActivities({ pool, policy }: Pick<ActivityDeps, '
       if (previous) return previous;
       const payloadHash = canonicalHash(input.request.payload);
       const decision = policy.evaluate(input.request);
+      // Shadow mode runs inside this activity, so the workflow's commands are the same with or without it.
+      const shadow = shadowPolicy && shadowCompare(shadowPolicy, input.request, decision, logger);
       return inTransaction(pool, async (client) => {
         await insertAction(client, { ...input, payloadHash });
         await appendEvent(client, {
@@ -56,6 +59,7 @@ export function createAdmissionActivities({ pool, policy }: Pick<ActivityDeps, '
           reason: decision.reason,
           policyVersion: decision.policyVersion,
         });
+        if (shadow) await recordShadowComparison(client, input.actionId, shadow, logger);
         return { decision, payloadHash };
       });
     },

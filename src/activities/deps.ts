@@ -4,6 +4,7 @@ import type { ExecutorRegistry } from '../executors/executor';
 import type { NotificationChannel } from '../notifications/review-notification';
 import type { ActionRequest } from '../shared/action';
 import type { PolicyDecision } from '../shared/policy';
+import type { ShadowPolicySource } from '../policy-shadow/shadow-repository';
 
 export interface PolicyEngine {
   evaluate(request: ActionRequest): PolicyDecision;
@@ -15,4 +16,6 @@ export interface ActivityDeps {
   channels: NotificationChannel[];
   executors: ExecutorRegistry;
   logger: Pick<Logger, 'info' | 'warn' | 'error'>;
+  /** Shadow mode: a candidate policy evaluated beside the live one; its verdicts are only recorded. */
+  shadowPolicy?: ShadowPolicySource;
 }

@@ -12,7 +12,7 @@ export function createNotificationActivities({ pool, channels, logger }: Pick<Ac
     async notifyReviewers(input: { notification: ReviewNotification; occurredAt: string }): Promise<void> {
       const { notification } = input;
       const deliveries = await Promise.all(
-        channels.map((channel) =>
+        channels.filter((channel) => channel.appliesTo?.(notification) ?? true).map((channel) =>
           channel.deliver(notification).catch((err: Error) => ({ channel: channel.name, ok: false, detail: err.message })),
         ),
       );

@@ -8,6 +8,7 @@ import { ProcessLifecycle } from '../process-lifecycle';
 import { connectToTemporal } from '../temporal-connection';
 import { PolicyStore } from '../policy/policy-store';
 import { policyEngine } from '../worker-runtime';
+import { slackClient } from '../notifications/reviewer-channels';
 import { createApp } from './app';
 
 async function main() {
@@ -28,12 +29,18 @@ async function main() {
     policy: { engine: policyEngine(policy), current: () => policy.current() },
     bodyLimitBytes: config.api.bodyLimitBytes,
     rateLimitPerMinute: config.api.rateLimitPerMinute,
+    rubberStampSeconds: config.metrics.rubberStampSeconds,
     pool,
     logger,
     taskQueue: config.temporal.taskQueue,
     namespace: config.temporal.namespace,
     publicUrl: config.api.publicUrl ?? `http://${config.api.host}:${config.api.port}`,
     temporalUiUrl: config.temporal.uiUrl,
+    reviewerChannels: {
+      slack: config.slack ? { signingSecret: config.slack.signingSecret, client: slackClient(config.slack) } : undefined,
+      emailTokenSecret: config.email?.tokenSecret,
+      consoleSessionHours: config.console.sessionHours,
+    },
   });
   const server = app.listen(config.api.port, config.api.host);
   lifecycle.onShutdown(

@@ -1,6 +1,9 @@
 import { loadConfig } from '../config';
+import { mcpCommand } from '../mcp/mcp-command';
 import { policyTestCommand } from '../policy/policy-test-runner';
+import { auditCommand } from './audit-command';
 import { keysCommand } from './keys-command';
+import { policyReplayCommand } from './policy-replay-command';
 import { setupCommand } from './setup';
 
 const USAGE = `usage: npm run holdpoint -- <command>
@@ -8,6 +11,11 @@ const USAGE = `usage: npm run holdpoint -- <command>
   setup                      register Holdpoint's search attributes on a Temporal cluster
   keys create|list|revoke    manage principals and their API keys (keys --help)
   policy test [dir]          run the *.test.yaml policy tests in dir (default: POLICY_PATH)
+  policy replay --candidate <dir> [--since 30d]
+                             what a candidate policy would have decided differently
+  audit verify|checkpoint|export|prune
+                             evidence integrity, signed checkpoints, export, retention (audit --help)
+  mcp serve|gateway          MCP approval tools, or a gate in front of a stdio MCP server (mcp --help)
 `;
 
 async function main(argv: string[]): Promise<number> {
@@ -17,9 +25,14 @@ async function main(argv: string[]): Promise<number> {
       return setupCommand(rest);
     case 'keys':
       return keysCommand(rest);
+    case 'mcp':
+      return mcpCommand(rest);
     case 'policy':
       if (rest[0] === 'test') return policyTestCommand(rest.slice(1), process.stdout, loadConfig().policyPath);
+      if (rest[0] === 'replay') return policyReplayCommand(rest.slice(1));
       break;
+    case 'audit':
+      return auditCommand(rest);
     case undefined:
     case 'help':
     case '--help':

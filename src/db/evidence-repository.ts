@@ -190,23 +190,44 @@ export async function recordStep(pool: Pool, event: EvidenceEvent, projection: A
   });
 }
 
-export async function listEvents(pool: Pool, actionId: string): Promise<StoredEvent[]> {
+export type RecordedEvent = StoredEvent & { recordedAt: string };
+
+const EVENT_COLUMNS = 'action_id, seq, event_key, type, actor, data, occurred_at, prev_hash, hash, recorded_at';
+
+function toRecordedEvent(row: Record<string, unknown>): RecordedEvent {
+  return {
+    actionId: row.action_id as string,
+    seq: row.seq as number,
+    eventKey: row.event_key as string,
+    type: row.type as string,
+    actor: (row.actor as string | null) ?? undefined,
+    data: row.data as JsonObject,
+    occurredAt: row.occurred_at as string,
+    prevHash: row.prev_hash as string | null,
+    hash: row.hash as string,
+    recordedAt: row.recorded_at as string,
+  };
+}
+
+export async function listEvents(pool: Pool, actionId: string): Promise<RecordedEvent[]> {
+  const { rows } = await pool.query(`SELECT ${EVENT_COLUMNS} FROM action_events WHERE action_id = $1 ORDER BY seq`, [actionId]);
+  return rows.map(toRecordedEvent);
+}
+
+/** The chains of several actions in one query, each in seq order. */
+export async function listEventsForActions(pool: Pool, actionIds: readonly string[]): Promise<Map<string, RecordedEvent[]>> {
   const { rows } = await pool.query(
-    `SELECT action_id, seq, event_key, type, actor, data, occurred_at, prev_hash, hash
-       FROM action_events WHERE action_id = $1 ORDER BY seq`,
-    [actionId],
+    `SELECT ${EVENT_COLUMNS} FROM action_events WHERE action_id = ANY($1::text[]) ORDER BY action_id, seq`,
+    [actionIds],
   );
-  return rows.map((row) => ({
-    actionId: row.action_id,
-    seq: row.seq,
-    eventKey: row.event_key,
-    type: row.type,
-    actor: row.actor ?? undefined,
-    data: row.data,
-    occurredAt: row.occurred_at,
-    prevHash: row.prev_hash,
-    hash: row.hash,
-  }));
+  const chains = new Map<string, RecordedEvent[]>();
+  for (const row of rows) {
+    const event = toRecordedEvent(row);
+    const chain = chains.get(event.actionId) ?? [];
+    chain.push(event);
+    chains.set(event.actionId, chain);
+  }
+  return chains;
 }
 
 export interface ChainVerification {

@@ -117,6 +117,7 @@ async function main() {
     say('');
     say('  Holdpoint is running.');
     say(`    API          ${apiUrl}   (health: ${apiUrl}/readyz)`);
+    say(`    Console      ${apiUrl}/console/   (sign in with a reviewer or admin key)`);
     if (temporalUi) say(`    Temporal UI  ${temporalUi}`);
     say(`    Temporal     ${temporalAddress} (namespace ${config.temporal.namespace})`);
     say(`    Postgres     ${databaseUrl.replace(/:[^:@/]+@/, ':***@')}`);

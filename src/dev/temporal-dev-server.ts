@@ -23,6 +23,8 @@ export interface RunningDevServer {
   uiUrl?: string;
   namespace: string;
   stop(): Promise<void>;
+  /** SIGKILL, no shutdown: chaos tests crash the server and restart it on the same file and port. */
+  kill(): Promise<void>;
 }
 
 const SEARCH_ATTRIBUTE_FLAGS = HOLDPOINT_SEARCH_ATTRIBUTES.flatMap((key) => [
@@ -69,7 +71,12 @@ export async function startTemporalDevServer(options: DevServerOptions = {}): Pr
     await server.stop();
     throw new Error(`${(err as Error).message}\n${output.join('').slice(-4000)}`);
   }
-  return { address, uiUrl, namespace, stop: () => server.stop() };
+  return { address, uiUrl, namespace, stop: () => server.stop(), kill: () => killGroup(server) };
+}
+
+async function killGroup(server: ManagedProcess): Promise<void> {
+  if (server.running && server.child.pid) process.kill(-server.child.pid, 'SIGKILL');
+  await server.exited;
 }
 
 async function waitForFrontend(address: string, server: ManagedProcess, timeoutMs = 60_000): Promise<void> {

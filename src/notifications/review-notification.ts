@@ -29,5 +29,7 @@ export interface ChannelDelivery {
 /** One way of reaching reviewers. Implementations never throw: failures are reported. */
 export interface NotificationChannel {
   readonly name: string;
+  /** Absent: every notification. A channel for one kind (the agent callback) skips the rest unrecorded. */
+  appliesTo?(notification: ReviewNotification): boolean;
   deliver(notification: ReviewNotification): Promise<ChannelDelivery>;
 }

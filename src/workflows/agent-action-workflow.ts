@@ -107,7 +107,10 @@ export async function agentActionWorkflow(input: AgentActionInput): Promise<Acti
 
   const validateDecision = (decision: ReviewerDecision) => {
     const review = state.review;
-    if (state.status !== 'pending_review' || !review || state.decision) {
+    // Routed reviewers may vote while the review request is still being recorded: the inbox can
+    // already show it, and a vote then simply ends the wait that is about to start.
+    const routed = state.status === 'pending_review' || (state.status === 'classifying' && (review?.assignees.length ?? 0) > 0);
+    if (!routed || !review || state.decision || cancellation) {
       throw ApplicationFailure.nonRetryable(`action is ${state.status}, not pending review`, DecisionRejection.NotPending);
     }
     if (decision.reviewer === request.agent.id || decision.reviewer === request.agent.onBehalfOf) {

@@ -1,8 +1,11 @@
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
 import type { Server } from 'node:http';
+import type { Logger } from 'pino';
 import type { AddressInfo } from 'node:net';
 import { createApp } from '../../src/api/app';
+import type { ReviewerChannelOptions } from '../../src/api/reviewer-channel-routes';
+import type { NotificationChannel } from '../../src/notifications/review-notification';
 import { createPrincipalKey, revokeKeys } from '../../src/db/principal-repository';
 import { startDemoTarget, type DemoTarget } from '../../src/dev/demo-target';
 import { loadPolicy } from '../../src/policy/policy-loader';
@@ -35,11 +38,22 @@ export interface ApiStack {
   close(): Promise<void>;
 }
 
+export interface ApiStackOptions {
+  rateLimitPerMinute?: number;
+  /** Notification channels of the worker, built over the stack's database. */
+  channels?: (db: TestDatabase) => NotificationChannel[];
+  /** Console, Slack interactivity and email link settings of the API. */
+  reviewerChannels?: ReviewerChannelOptions;
+  temporalUiUrl?: string;
+  /** The API's logger (default: silent); abuse tests capture it to look for leaked keys. */
+  logger?: Logger;
+}
+
 /** The real stack in-process: dev server, Postgres schema, worker and API over HTTP. */
-export async function startApiStack(options: { rateLimitPerMinute?: number } = {}): Promise<ApiStack> {
+export async function startApiStack(options: ApiStackOptions = {}): Promise<ApiStack> {
   const taskQueue = `api-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 6)}`;
   const [env, db, target] = await Promise.all([connectToDevServer(), createTestDatabase(), startDemoTarget()]);
-  const { worker, running } = await startTestWorker({ env, pool: db.pool, taskQueue, executors: { target: target.url } });
+  const { worker, running } = await startTestWorker({ env, pool: db.pool, taskQueue, executors: { target: target.url }, channels: options.channels?.(db) });
   const policy = loadPolicy(FIXTURE_POLICY_DIR);
   const keys = {} as Record<Caller, string>;
   for (const [caller, principal] of Object.entries(PRINCIPALS) as [Caller, (typeof PRINCIPALS)[Caller]][]) {
@@ -49,12 +63,14 @@ export async function startApiStack(options: { rateLimitPerMinute?: number } = {
   const app = createApp({
     client: env.client,
     pool: db.pool,
-    logger: silentLogger,
+    logger: options.logger ?? silentLogger,
     taskQueue,
     namespace: 'default',
     publicUrl: 'http://api.test',
     policy: { engine: { evaluate: (request) => evaluate(policy, request) }, current: () => policy },
     rateLimitPerMinute: options.rateLimitPerMinute ?? 100_000,
+    reviewerChannels: options.reviewerChannels,
+    temporalUiUrl: options.temporalUiUrl,
   });
   const server: Server = app.listen(0, '127.0.0.1');
   await new Promise((resolve) => server.once('listening', resolve));

@@ -108,18 +108,18 @@ export class ActionService {
     const handle = this.options.client.workflow.getHandle(actionId);
     const current = await this.liveState(actionId);
     if (hasReached(current.status, until) || timeoutMs <= 0) return { state: current, reached: hasReached(current.status, until) };
-    let timer: NodeJS.Timeout | undefined;
-    const timedOut = new Promise<undefined>((resolve) => {
-      timer = setTimeout(() => resolve(undefined), timeoutMs);
-    });
+    // Aborting on timeout matters: an abandoned Update call would keep long-polling Temporal.
+    const abort = new AbortController();
+    const timer = setTimeout(() => abort.abort(), timeoutMs);
     try {
-      const reached = await Promise.race([handle.executeUpdate(awaitOutcomeUpdate, { args: [{ until }] }), timedOut]);
-      if (reached) return { state: reached, reached: true };
-      return { state: await this.liveState(actionId), reached: false };
+      const reached = await this.options.client.withAbortSignal(abort.signal, () =>
+        handle.executeUpdate(awaitOutcomeUpdate, { args: [{ until }] }),
+      );
+      return { state: reached, reached: true };
     } catch (err) {
-      // The workflow finished while we waited: its final state answers the wait.
+      // Timed out, or the workflow finished while we waited: the current state answers the wait.
       const state = await this.liveState(actionId);
-      if (hasReached(state.status, until)) return { state, reached: true };
+      if (abort.signal.aborted || hasReached(state.status, until)) return { state, reached: hasReached(state.status, until) };
       throw err;
     } finally {
       clearTimeout(timer);

@@ -1,0 +1,205 @@
+/**
+ * `npm run bench [-- --quick]`: what the gate costs an agent, against the floor of the same stack
+ * (issue 8). Starts its own dev server, embedded Postgres, worker and API (TEMPORAL_ADDRESS /
+ * DATABASE_URL reuse configured ones), warms up, measures, stops everything, writes
+ * bench/results.json and prints a markdown table.
+ */
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { kneeOf, measureFloorThroughput, measureThroughput, type ThroughputPoint } from './figures/throughput';
+import { measureDecisionToAgent } from './figures/decision';
+import { measureLatency } from './figures/latency';
+import { measurePending } from './figures/pending';
+import { alive } from './processes';
+import { measurePolicy } from './figures/policy';
+import { startBenchStack } from './stack';
+import { round } from './stats';
+
+const { values: flags } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    // Experiment: a bounded workflow cache instead of the SDK default (figure 5 before/after).
+    'max-cached-workflows': { type: 'string' },
+    'pending-budget': { type: 'string' },
+    out: { type: 'string', default: 'results.json' },
+  },
+});
+const quick = flags.quick ?? false;
+const maxCachedWorkflows = flags['max-cached-workflows'] === undefined ? undefined : Number(flags['max-cached-workflows']);
+
+const PLAN = quick
+  ? { latencySamples: 40, warmup: 10, concurrency: [1, 8, 64], throughputSeconds: 4, floorConcurrency: [64], decisionSamples: 10, pending: 1_000, pendingBudgetS: 30, inboxSamples: 100, policySizes: [10, 100, 1_000, 10_000], policyMs: 150 }
+  : { latencySamples: 200, warmup: 30, concurrency: [1, 8, 64, 256], throughputSeconds: 15, floorConcurrency: [8, 64, 256], decisionSamples: 100, pending: 10_000, pendingBudgetS: 1_200, inboxSamples: 300, policySizes: [10, 100, 1_000, 10_000], policyMs: 1_000 };
+
+if (flags['pending-budget']) PLAN.pendingBudgetS = Number(flags['pending-budget']);
+
+const started = Date.now();
+const log = (line: string) => process.stderr.write(`[bench +${((Date.now() - started) / 1000).toFixed(1)}s] ${line}\n`);
+
+function machine() {
+  const sh = (cmd: string, args: string[]) => {
+    try {
+      return execFileSync(cmd, args, { encoding: 'utf8' }).trim();
+    } catch {
+      return 'n/a';
+    }
+  };
+  return {
+    nproc: sh('nproc', []),
+    cpu: os.cpus()[0]?.model ?? 'unknown',
+    free: sh('free', ['-h']),
+    loadAverageAtStart: os.loadavg().map((x) => round(x)),
+    node: process.version,
+    platform: `${os.type()} ${os.release()} ${os.arch()}`,
+  };
+}
+
+async function main() {
+  const host = machine();
+  log(`mode: ${quick ? 'quick' : 'full'}; ${host.nproc} cpus; node ${host.node}`);
+
+  // Figure 6 first: pure CPU, before the stack adds noise.
+  log('policy evaluation…');
+  const policy = measurePolicy(PLAN.policySizes, PLAN.policyMs);
+
+  const stack = await startBenchStack(log, { maxCachedWorkflows });
+  const launched = stack.serverPids();
+  const serverPids = [...launched.temporal, ...launched.postgres];
+  let results: Record<string, unknown>;
+  try {
+    const latency = await measureLatency(stack, PLAN.latencySamples, PLAN.warmup, log);
+    const throughput: ThroughputPoint[] = [];
+    for (const concurrency of PLAN.concurrency) {
+      log(`throughput at concurrency ${concurrency} for ${PLAN.throughputSeconds}s…`);
+      throughput.push(await measureThroughput(stack, concurrency, PLAN.throughputSeconds));
+      log(`  ${throughput.at(-1)!.actionsPerSecond} actions/s, p99 ${round(throughput.at(-1)!.latencyMs.p99)} ms, errors ${throughput.at(-1)!.errors}`);
+    }
+    const floorThroughput = [];
+    for (const concurrency of PLAN.floorConcurrency) {
+      log(`floor throughput at concurrency ${concurrency}…`);
+      floorThroughput.push(await measureFloorThroughput(stack, concurrency, PLAN.throughputSeconds));
+      log(`  ${floorThroughput.at(-1)!.workflowsPerSecond} workflows/s`);
+    }
+    log(`decision → agent, ${PLAN.decisionSamples} samples…`);
+    const decision = await measureDecisionToAgent(stack, PLAN.decisionSamples);
+    log(`${PLAN.pending} pending approvals…`);
+    const pending = await measurePending(stack, PLAN.pending, PLAN.inboxSamples, PLAN.pendingBudgetS, log);
+    results = {
+      mode: quick ? 'quick' : 'full',
+      finishedAt: new Date().toISOString(),
+      durationS: 0,
+      machine: host,
+      stack: {
+        temporal: stack.external.temporal ? 'TEMPORAL_ADDRESS' : 'temporal server start-dev (in-memory SQLite), child process',
+        postgres: stack.external.postgres ? 'DATABASE_URL' : 'embedded Postgres, child processes',
+        workerAndApi: 'one Node process: Holdpoint worker, floor worker, API and the load generator',
+        maxCachedWorkflows: maxCachedWorkflows ?? 'SDK default',
+      },
+      plan: PLAN,
+      latency,
+      throughput: { points: throughput, kneeConcurrency: kneeOf(throughput), floor: floorThroughput },
+      loadAverageAtEnd: os.loadavg().map((x) => round(x)),
+      decisionToAgent: decision,
+      pending,
+      policy,
+    };
+  } finally {
+    log('stopping the stack…');
+    await stack.stop();
+  }
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  const leftovers = alive(serverPids);
+  results.durationS = round((Date.now() - started) / 1000, 1);
+  results.stopped = { serverPids, stillRunning: leftovers };
+
+  const outDir = __dirname;
+  fs.writeFileSync(path.join(outDir, path.basename(flags.out ?? 'results.json')), `${JSON.stringify(results, null, 2)}\n`);
+  const table = renderTable(results as unknown as BenchResults);
+  process.stdout.write(`${table}\n`);
+  log(`wrote ${path.relative(process.cwd(), path.join(outDir, path.basename(flags.out ?? 'results.json')))}; ${leftovers.length ? `still running: ${leftovers.join(', ')}` : 'everything stopped'}`);
+}
+
+type BenchResults = {
+  mode: string;
+  latency: Awaited<ReturnType<typeof measureLatency>>;
+  throughput: { points: ThroughputPoint[]; kneeConcurrency?: number; floor: Awaited<ReturnType<typeof measureFloorThroughput>>[] };
+  decisionToAgent: Awaited<ReturnType<typeof measureDecisionToAgent>>;
+  pending: Awaited<ReturnType<typeof measurePending>>;
+  policy: ReturnType<typeof measurePolicy>;
+};
+
+const ms = (value: number) => `${round(value, 1)} ms`;
+const verdict = (met: boolean) => (met ? '**met**' : '**missed**');
+
+export function renderTable(r: BenchResults): string {
+  const { latency: l, pending: p } = r;
+  const best = r.throughput.points.reduce((a, b) => (b.actionsPerSecond > a.actionsPerSecond ? b : a));
+  const policyAt1000 = r.policy.find((point) => point.rules === 1_000);
+  const rows: string[][] = [
+    ['1 Floor (1 no-op activity)', `p50 ${ms(l.floor.p50)} · p95 ${ms(l.floor.p95)} · p99 ${ms(l.floor.p99)}`, '—', '—'],
+    [
+      '2 Auto-allow, POST ?wait → allowed',
+      `p50 ${ms(l.gateDecided.p50)} · p95 ${ms(l.gateDecided.p95)} · p99 ${ms(l.gateDecided.p99)}; pairwise overhead p50 ${ms(l.overheadDecidedMs.p50)}, ratio p50 ${round(l.ratioDecided.p50)}× p99 ${round(l.ratioDecided.p99)}×; p99/p99 ${round(l.gateDecided.p99 / l.floor.p99)}×`,
+      'overhead p50 ≤ 10 ms, p99 ratio ≤ 1.5×',
+      verdict(l.overheadDecidedMs.p50 <= 10 && l.gateDecided.p99 / l.floor.p99 <= 1.5),
+    ],
+    [
+      '2 Auto-allow, executed + recorded',
+      `p50 ${ms(l.gateExecuted.p50)} · p95 ${ms(l.gateExecuted.p95)} · p99 ${ms(l.gateExecuted.p99)}; pairwise overhead p50 ${ms(l.overheadExecutedMs.p50)}, ratio p50 ${round(l.ratioExecuted.p50)}× p99 ${round(l.ratioExecuted.p99)}×; p99/p99 ${round(l.gateExecuted.p99 / l.floor.p99)}×`,
+      'overhead p50 ≤ 10 ms, p99 ratio ≤ 1.5×',
+      verdict(l.overheadExecutedMs.p50 <= 10 && l.gateExecuted.p99 / l.floor.p99 <= 1.5),
+    ],
+    ...r.throughput.points.map((t) => [
+      `3 Throughput, concurrency ${t.concurrency}`,
+      `${t.actionsPerSecond} actions/s · p50 ${ms(t.latencyMs.p50)} · p99 ${ms(t.latencyMs.p99)} · ${t.completed} ok / ${t.errors} errors · CPU/action: node ${t.cpuMsPerAction.node} ms, temporal ${t.cpuMsPerAction.temporal} ms, postgres ${t.cpuMsPerAction.postgres} ms`,
+      t === best ? '≥ 150 actions/s (best point)' : '',
+      t === best ? verdict(t.actionsPerSecond >= 150) : '',
+    ]),
+    ...r.throughput.floor.map((f) => [
+      `3 Floor throughput, concurrency ${f.concurrency}`,
+      `${f.workflowsPerSecond} workflows/s · p99 ${ms(f.latencyMs.p99)} · CPU/workflow: node ${f.cpuMsPerWorkflow.node} ms, temporal ${f.cpuMsPerWorkflow.temporal} ms`,
+      '',
+      '',
+    ]),
+    ['3 Knee of the curve', `concurrency ${r.throughput.kneeConcurrency ?? 'n/a'}`, '', ''],
+    [
+      '4 Decision → agent long-poll',
+      `p50 ${ms(r.decisionToAgent.latencyMs.p50)} · p99 ${ms(r.decisionToAgent.latencyMs.p99)} (decision call itself p50 ${ms(r.decisionToAgent.decideCallMs.p50)})`,
+      'p99 ≤ 50 ms',
+      verdict(r.decisionToAgent.latencyMs.p99 <= 50),
+    ],
+    [
+      `5 ${p.pendingInPostgres} pending (target ${p.target}, ${p.submitted} submitted in ${p.submitSeconds} s): worker+API process RSS`,
+      `${p.processRssMiB} MiB (heap ${p.processHeapUsedMiB} MiB)`,
+      'worker RSS < 1 GiB',
+      verdict(p.processRssMiB < 1024),
+    ],
+    [
+      '5 Postgres RSS',
+      p.postgres ? `${p.postgres.rssMiB} MiB over ${p.postgres.processes} processes (anonymous ${p.postgres.rssAnonMiB} MiB)` : 'external (not measured)',
+      '',
+      '',
+    ],
+    [`5 Inbox GET /v1/reviews (page of ${p.inboxPageSize})`, `p50 ${ms(p.inboxMs.p50)} · p99 ${ms(p.inboxMs.p99)}`, 'p99 < 50 ms', verdict(p.inboxMs.p99 < 50)],
+    ['5 Postgres bytes per action', `${p.bytesPerAction} B (actions + action_events over ${p.actionsRows} actions)`, '', ''],
+    ...r.policy.map((point) => [
+      `6 Policy, ${point.rules} rules`,
+      `${point.matchedTypeUs} µs/decision (type with 5 candidate rules); ${point.unmatchedTypeUs} µs (unnamed type); load ${point.loadMs} ms`,
+      point.rules === 1_000 ? '≤ 20 µs' : '',
+      point.rules === 1_000 && policyAt1000 ? verdict(policyAt1000.matchedTypeUs <= 20) : '',
+    ]),
+  ];
+  const header = `| Figure (${r.mode}) | Result | Target | |\n|---|---|---|---|`;
+  return [header, ...rows.map((row) => `| ${row.join(' | ')} |`)].join('\n');
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    log(`failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,194 @@
+import fs from 'node:fs';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import type { Pool } from 'pg';
+import pino from 'pino';
+import { createActivities, type ActivityDeps } from '../src/activities';
+import { createApp } from '../src/api/app';
+import { migrate } from '../src/db/migrate';
+import { createPool } from '../src/db/pool';
+import { createPrincipalKey } from '../src/db/principal-repository';
+import { startDemoTarget, type DemoTarget } from '../src/dev/demo-target';
+import { startEmbeddedPostgres, type RunningPostgres } from '../src/dev/embedded-postgres';
+import { startTemporalDevServer, type RunningDevServer } from '../src/dev/temporal-dev-server';
+import { HttpExecutor } from '../src/executors/http-executor';
+import { evaluate } from '../src/policy/policy-evaluator';
+import { loadPolicy } from '../src/policy/policy-loader';
+import { createHoldpointWorker, WORKFLOWS_PATH } from '../src/worker-runtime';
+import type { FloorActivities } from './floor-workflow';
+import { pidsMatching } from './processes';
+import { postgresPids } from './figures/pending';
+
+export const BENCH_POLICY_DIR = path.join(__dirname, 'policies');
+export const FLOOR_WORKFLOWS_PATH = require.resolve('./floor-workflow');
+
+const silent = { trace() {}, debug() {}, info() {}, warn() {}, error() {} } as never;
+
+export interface BenchStack {
+  baseUrl: string;
+  client: Client;
+  pool: Pool;
+  taskQueue: string;
+  floorTaskQueue: string;
+  keys: { agent: string; reviewer: string; admin: string };
+  /** The embedded Postgres data directory, when we started one (to find the postmaster pid). */
+  postgresDataDir?: string;
+  external: { temporal: boolean; postgres: boolean };
+  /** Pids of the servers we started (for CPU, RSS and the check that nothing is left running). */
+  serverPids(): { temporal: number[]; postgres: number[] };
+  request(method: string, urlPath: string, options: { key: string; body?: unknown; headers?: Record<string, string> }): Promise<Response>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Dev server, embedded Postgres, demo executor target, the Holdpoint worker, a floor worker and the
+ * API, all in this process except the two servers. TEMPORAL_ADDRESS / DATABASE_URL reuse configured ones.
+ */
+export interface BenchStackOptions {
+  /** Worker tuning experiment: bound the workflow cache (the shipped worker uses the SDK default). */
+  maxCachedWorkflows?: number;
+}
+
+export async function startBenchStack(log: (line: string) => void, options: BenchStackOptions = {}): Promise<BenchStack> {
+  const stops: (() => Promise<unknown>)[] = [];
+  const stopAll = async () => {
+    for (const stop of stops.reverse()) await stop().catch((err: Error) => log(`stop failed: ${err.message}`));
+  };
+  try {
+    // The SDK's own INFO lines (worker state changes) would drown the bench's progress output.
+    Runtime.install({ logger: new DefaultLogger('WARN') });
+    const tempDir = fs.mkdtempSync(path.join(os.tmpdir(), 'holdpoint-gate-bench-'));
+    stops.push(async () => fs.rmSync(tempDir, { recursive: true, force: true }));
+
+    let temporal: RunningDevServer | undefined;
+    let postgres: RunningPostgres | undefined;
+    const postgresDataDir = process.env.DATABASE_URL ? undefined : path.join(tempDir, 'pg');
+    log('starting Temporal dev server and Postgres…');
+    const [address, databaseUrl] = await Promise.all([
+      process.env.TEMPORAL_ADDRESS ?? startTemporalDevServer({ headless: true }).then((server) => ((temporal = server), server.address)),
+      process.env.DATABASE_URL ?? startEmbeddedPostgres({ dataDir: postgresDataDir!, ephemeral: true }).then((pg) => ((postgres = pg), pg.url)),
+    ]);
+    if (temporal) stops.push(temporal.stop);
+    if (postgres) stops.push(postgres.stop);
+
+    const workerPool = createPool(databaseUrl, 20);
+    const apiPool = createPool(databaseUrl, 20);
+    stops.push(() => workerPool.end(), () => apiPool.end());
+    await migrate(apiPool);
+
+    const target: DemoTarget = await startDemoTarget();
+    stops.push(target.close);
+    // The demo target keeps every call for tests; the bench would grow it without bound.
+    const trim = setInterval(() => {
+      target.calls.length = 0;
+      target.effects.clear();
+    }, 1_000);
+    stops.push(async () => clearInterval(trim));
+
+    const run = Date.now().toString(36);
+    const taskQueue = `bench-${run}`;
+    const floorTaskQueue = `bench-floor-${run}`;
+    const namespace = process.env.TEMPORAL_NAMESPACE ?? 'default';
+    const policy = loadPolicy(BENCH_POLICY_DIR);
+    const policyEngine = { evaluate: (request: Parameters<typeof evaluate>[1]) => evaluate(policy, request) };
+
+    log('bundling workflows…');
+    const [bundle, floorBundle] = await Promise.all([
+      bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: silent }),
+      bundleWorkflowCode({ workflowsPath: FLOOR_WORKFLOWS_PATH, logger: silent }),
+    ]);
+    const nativeConnection = await NativeConnection.connect({ address });
+    stops.push(() => nativeConnection.close());
+    const deps: ActivityDeps = {
+      pool: workerPool,
+      policy: policyEngine,
+      channels: [],
+      executors: new Map([['target', new HttpExecutor({ url: target.url })]]),
+      logger: pino({ level: 'silent' }),
+    };
+    // The shipped wiring, unless an experiment asks for a tuned worker with the same activities and bundle.
+    const worker =
+      options.maxCachedWorkflows === undefined
+        ? await createHoldpointWorker({ connection: nativeConnection, namespace, taskQueue, workflowBundle: bundle, deps })
+        : await Worker.create({
+            connection: nativeConnection,
+            namespace,
+            taskQueue,
+            workflowBundle: bundle,
+            activities: createActivities(deps),
+            maxCachedWorkflows: options.maxCachedWorkflows,
+          });
+    const floorActivities: FloorActivities = { noop: async () => undefined };
+    const floorWorker = await Worker.create({
+      connection: nativeConnection,
+      namespace,
+      taskQueue: floorTaskQueue,
+      workflowBundle: floorBundle,
+      activities: floorActivities,
+    });
+    const running = [worker.run(), floorWorker.run()];
+    stops.push(async () => {
+      worker.shutdown();
+      floorWorker.shutdown();
+      await Promise.allSettled(running);
+    });
+
+    const connection = await Connection.connect({ address });
+    stops.push(() => connection.close());
+    const client = new Client({ connection, namespace });
+
+    const keys = {
+      agent: (await createPrincipalKey(apiPool, { id: 'bench-agent', role: 'agent', groups: [] })).apiKey,
+      reviewer: (await createPrincipalKey(apiPool, { id: 'bench-reviewer', role: 'reviewer', groups: ['bench-reviewers'] })).apiKey,
+      admin: (await createPrincipalKey(apiPool, { id: 'bench-admin', role: 'admin', groups: [] })).apiKey,
+    };
+    const app = createApp({
+      client,
+      pool: apiPool,
+      logger: pino({ level: 'silent' }),
+      taskQueue,
+      namespace,
+      publicUrl: 'http://bench.local',
+      policy: { engine: policyEngine, current: () => policy },
+      rateLimitPerMinute: 100_000_000,
+    });
+    const server: Server = app.listen(0, '127.0.0.1');
+    await new Promise((resolve) => server.once('listening', resolve));
+    // Keep-alive sockets from the load generator would otherwise hold close() open.
+    stops.push(() => {
+      server.closeAllConnections();
+      return new Promise((resolve) => server.close(resolve));
+    });
+    const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+
+    return {
+      baseUrl,
+      client,
+      pool: apiPool,
+      taskQueue,
+      floorTaskQueue,
+      keys,
+      postgresDataDir,
+      external: { temporal: !temporal, postgres: !postgres },
+      serverPids: () => ({
+        temporal: temporal ? pidsMatching(`temporal server start-dev --ip 127.0.0.1 --port ${address.split(':')[1]} `) : [],
+        postgres: postgresDataDir && fs.existsSync(path.join(postgresDataDir, 'postmaster.pid')) ? postgresPids(postgresDataDir) : [],
+      }),
+      request(method, urlPath, { key, body, headers = {} }) {
+        return fetch(`${baseUrl}${urlPath}`, {
+          method,
+          headers: { authorization: `Bearer ${key}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
+          body: body === undefined ? undefined : JSON.stringify(body),
+        });
+      },
+      stop: stopAll,
+    };
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+}

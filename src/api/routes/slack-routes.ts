@@ -1,0 +1,210 @@
+import type { OpenAPIRegistry } from '@asteasolutions/zod-to-openapi';
+import type { WebClient } from '@slack/web-api';
+import express from 'express';
+import type { Pool } from 'pg';
+import type { Logger } from 'pino';
+import { z } from 'zod';
+import type { Principal } from '../../auth/principal';
+import { consumeToken } from '../../db/consumed-token-repository';
+import { findPrincipalBySlackUser } from '../../db/principal-repository';
+import { findReviewerContacts } from '../../db/reviewer-contact-repository';
+import { consoleActionUrl } from '../../notifications/review-summary';
+import {
+  DENY_MODAL_CALLBACK,
+  DENY_MODAL_FIELDS,
+  denyModal,
+  fallbackText,
+  outcomeBlocks,
+  reviewBlocks,
+  SLACK_ACTIONS,
+  type SlackReviewCard,
+} from '../../notifications/slack-blocks';
+import type { ActionState } from '../../shared/action-state';
+import { channelPrincipal } from '../auth/channel-principal';
+import { SLACK_TOLERANCE_SECONDS, verifySlackRequest } from '../auth/slack-signature';
+import { DocumentedRouter, problem } from '../documented-router';
+import { HttpProblem } from '../problem';
+import type { ActionService } from '../services/action-service';
+
+export interface SlackRouteOptions {
+  signingSecret: string;
+  client: Pick<WebClient, 'chat' | 'views'>;
+  pool: Pool;
+  actions: ActionService;
+  publicUrl: string;
+  logger: Pick<Logger, 'warn' | 'info'>;
+}
+
+/** The parts of Slack's interaction payloads we read. */
+interface SlackInteraction {
+  type: string;
+  user?: { id?: string };
+  trigger_id?: string;
+  container?: { channel_id?: string; message_ts?: string };
+  channel?: { id?: string };
+  actions?: { action_id?: string; value?: string }[];
+  view?: {
+    callback_id?: string;
+    private_metadata?: string;
+    state?: { values?: Record<string, Record<string, { value?: string | null; selected_option?: { value?: string } | null }>> };
+  };
+}
+
+type MessageRef = { channel: string; ts: string };
+
+const interactionForm = z.object({ payload: z.string().openapi({ description: 'The interaction as JSON (block_actions or view_submission)' }) });
+
+/**
+ * Slack interactivity: Approve / Deny buttons and the deny modal. Every request is verified with the
+ * signing secret (5-minute window, constant-time) and accepted once; the Slack user is mapped to a
+ * reviewer principal, which then decides through the same service (and workflow Update) as the API.
+ */
+export function slackRoutes(registry: OpenAPIRegistry, options: SlackRouteOptions) {
+  const api = new DocumentedRouter(registry);
+  const { client, pool, actions, logger } = options;
+  // The signature covers the exact bytes, so the form is read raw and parsed after verification.
+  api.router.use('/slack/interactivity', express.raw({ type: 'application/x-www-form-urlencoded', limit: '256kb' }));
+
+  const principalFor = async (slackUserId: string | undefined): Promise<Principal | undefined> =>
+    slackUserId ? channelPrincipal(await findPrincipalBySlackUser(pool, slackUserId), 'slack') : undefined;
+
+  const cardOf = async (state: ActionState): Promise<SlackReviewCard> => {
+    const assignees = state.review?.assignees ?? [];
+    const contacts = await findReviewerContacts(pool, assignees);
+    return {
+      actionId: state.actionId,
+      kind: 'review_requested',
+      request: state.request,
+      risk: state.policy?.risk ?? 'medium',
+      reason: state.policy?.reason ?? '',
+      matchedRules: state.policy?.matchedRules ?? [],
+      dueAt: state.review?.dueAt,
+      reviewers: contacts.map((c) => (c.slackUserId ? `<@${c.slackUserId}>` : c.id)),
+      consoleUrl: consoleActionUrl(options.publicUrl, state.actionId),
+    };
+  };
+
+  /** Rewrites the clicked message: the outcome once decided, else the vote so far. */
+  const showState = async (message: MessageRef | undefined, state: ActionState, voter: string) => {
+    if (!message) return;
+    const card = await cardOf(state);
+    const outcome = state.decision
+      ? { verdict: state.decision.verdict, by: state.decision.by, rationale: state.decision.rationale, at: state.decision.at }
+      : undefined;
+    const review = state.review;
+    const blocks = outcome
+      ? outcomeBlocks(card, outcome)
+      : reviewBlocks(card, review ? `${voter} approved (${review.votes.filter((v) => v.verdict === 'approve').length} of ${review.approvalsNeeded})` : undefined);
+    await client.chat.update({ channel: message.channel, ts: message.ts, text: fallbackText(card, outcome), blocks }).catch((err: Error) => {
+      logger.warn({ actionId: state.actionId, err: err.message }, 'could not update the Slack message');
+    });
+  };
+
+  const tell = async (channel: string | undefined, user: string | undefined, text: string) => {
+    if (!channel || !user) return;
+    await client.chat.postEphemeral({ channel, user, text }).catch((err: Error) => logger.warn({ err: err.message }, 'could not answer in Slack'));
+  };
+
+  const NOT_LINKED = 'Your Slack account is not linked to a Holdpoint reviewer. Ask an admin to set your Slack user id on your principal.';
+
+  async function onButton(interaction: SlackInteraction): Promise<void> {
+    const clicked = interaction.actions?.[0];
+    if (!clicked?.value || (clicked.action_id !== SLACK_ACTIONS.approve && clicked.action_id !== SLACK_ACTIONS.deny)) return;
+    const userId = interaction.user?.id;
+    const conversation = interaction.container?.channel_id ?? interaction.channel?.id;
+    const message: MessageRef | undefined =
+      interaction.container?.channel_id && interaction.container.message_ts
+        ? { channel: interaction.container.channel_id, ts: interaction.container.message_ts }
+        : undefined;
+    const principal = await principalFor(userId);
+    if (!principal) return tell(conversation, userId, NOT_LINKED);
+    try {
+      if (clicked.action_id === SLACK_ACTIONS.approve) {
+        const state = await actions.decide(principal, clicked.value, { verdict: 'approve' });
+        await showState(message, state, principal.id);
+        return;
+      }
+      const state = await actions.get(principal, clicked.value);
+      if (state.status !== 'pending_review') {
+        await showState(message, state, principal.id);
+        return tell(conversation, userId, `This action is already ${state.status.replace(/_/g, ' ')}.`);
+      }
+      await client.views.open({ trigger_id: interaction.trigger_id!, view: denyModal(await cardOf(state), message) });
+    } catch (err) {
+      if (err instanceof HttpProblem) return tell(conversation, userId, `Holdpoint did not record your decision: ${err.detail}`);
+      throw err;
+    }
+  }
+
+  /** The deny modal's submit: answers Slack with field errors, or closes the modal. */
+  async function onDenySubmit(interaction: SlackInteraction): Promise<Record<string, unknown> | undefined> {
+    const view = interaction.view!;
+    const errors = (text: string) => ({ response_action: 'errors', errors: { [DENY_MODAL_FIELDS.rationale]: text } });
+    let metadata: { actionId?: string; channel?: string; ts?: string };
+    try {
+      metadata = JSON.parse(view.private_metadata ?? '{}');
+    } catch {
+      metadata = {};
+    }
+    if (!metadata.actionId) return errors('This form is not linked to an action any more; use the console.');
+    const values = view.state?.values ?? {};
+    const rationale = values[DENY_MODAL_FIELDS.rationale]?.[DENY_MODAL_FIELDS.rationale]?.value?.trim();
+    const reasonCode = values[DENY_MODAL_FIELDS.reasonCode]?.[DENY_MODAL_FIELDS.reasonCode]?.selected_option?.value;
+    if (!rationale) return errors('A deny needs a rationale.');
+    const principal = await principalFor(interaction.user?.id);
+    if (!principal) return errors(NOT_LINKED);
+    try {
+      const state = await actions.decide(principal, metadata.actionId, { verdict: 'deny', rationale, ...(reasonCode ? { reasonCode } : {}) });
+      await showState(metadata.channel && metadata.ts ? { channel: metadata.channel, ts: metadata.ts } : undefined, state, principal.id);
+      return undefined;
+    } catch (err) {
+      if (err instanceof HttpProblem) return errors(err.detail);
+      throw err;
+    }
+  }
+
+  api.post(
+    {
+      path: '/slack/interactivity',
+      summary: 'Slack interactivity: Approve / Deny buttons and the deny modal (signed by Slack)',
+      tags: ['channels'],
+      request: {
+        headers: z.object({ 'x-slack-signature': z.string(), 'x-slack-request-timestamp': z.string() }),
+        body: { content: { 'application/x-www-form-urlencoded': { schema: interactionForm } } },
+      },
+      responses: {
+        200: {
+          description: 'Handled; for a modal submission, field errors as Slack expects them (or an empty body)',
+          content: { 'application/json': { schema: z.record(z.string(), z.unknown()) } },
+        },
+        401: problem('Missing, stale or wrong Slack signature'),
+        409: problem('This exact request was already handled (replay)'),
+      },
+    },
+    async (req, res) => {
+      const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+      const verified = verifySlackRequest(options.signingSecret, req.headers, raw);
+      if (!verified.ok) throw new HttpProblem(401, 'slack-signature', 'Invalid Slack signature', `request refused: ${verified.reason}`);
+      const fresh = await consumeToken(pool, 'slack-request', verified.signature, new Date((verified.timestamp + SLACK_TOLERANCE_SECONDS) * 1000));
+      if (!fresh) throw new HttpProblem(409, 'replayed', 'Replayed request', 'this signed request was already handled');
+      let interaction: SlackInteraction;
+      try {
+        interaction = JSON.parse(new URLSearchParams(raw.toString('utf8')).get('payload') ?? '') as SlackInteraction;
+      } catch {
+        throw new HttpProblem(400, 'validation', 'Invalid request', 'body.payload: not a Slack interaction (JSON expected)');
+      }
+      if (interaction.type === 'block_actions') {
+        await onButton(interaction);
+        res.status(200).end();
+      } else if (interaction.type === 'view_submission' && interaction.view?.callback_id === DENY_MODAL_CALLBACK) {
+        const answer = await onDenySubmit(interaction);
+        if (answer) res.status(200).json(answer);
+        else res.status(200).end();
+      } else {
+        res.status(200).end();
+      }
+    },
+  );
+
+  return api.router;
+}

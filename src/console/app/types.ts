@@ -1,0 +1,89 @@
+/** Shapes of the Holdpoint API responses the console reads (see /openapi.json). */
+
+export type Risk = 'low' | 'medium' | 'high' | 'critical';
+export type JsonObject = Record<string, unknown>;
+
+export interface Principal {
+  id: string;
+  role: 'reviewer' | 'admin';
+  groups: string[];
+}
+
+export interface Session {
+  principal: Principal;
+  csrfToken: string | null;
+  expiresAt: string | null;
+}
+
+export interface ActionSummary {
+  id: string;
+  status: string;
+  risk: Risk | null;
+  actionType: string;
+  agent: { id: string; onBehalfOf?: string };
+  resource: { type: string; id: string };
+  reason: string | null;
+  matchedRules: string[];
+  assignees: string[];
+  reviewGroups: string[];
+  dueAt: string | null;
+  decidedBy: string[];
+  decidedAt: string | null;
+  createdAt: string;
+}
+
+export interface ActionPage {
+  items: ActionSummary[];
+  nextCursor: string | null;
+}
+
+export interface ActionView {
+  id: string;
+  status: string;
+  risk: Risk | null;
+  matchedRules: string[];
+  reason: string | null;
+  policyVersion: string | null;
+  agent: { id: string; onBehalfOf?: string };
+  action: { type: string; tool?: string; step?: string };
+  resource: { type: string; id: string; attributes?: JsonObject };
+  payload: JsonObject;
+  payloadHash: string | null;
+  review: {
+    tier: number;
+    tiers: number;
+    assignees: string[];
+    dueAt: string | null;
+    approvals: number;
+    approvalsNeeded: number;
+    editableFields: string[];
+  } | null;
+  decision: { verdict: string; by: string[]; rationale: string | null; at: string } | null;
+  approvedPayload: JsonObject | null;
+  approvedPayloadHash: string | null;
+  execution: JsonObject | null;
+  links: { self: string; wait: string; evidence: string; temporal?: string };
+}
+
+export interface EvidenceEvent {
+  seq: number;
+  eventKey: string;
+  type: string;
+  actor?: string | null;
+  data: JsonObject;
+  occurredAt: string;
+}
+
+export interface EvidenceBundle {
+  request: { request?: { context?: JsonObject; callbackUrl?: string; deadline?: string } } | null;
+  events: EvidenceEvent[];
+  chain: { ok: boolean; events: number };
+  temporal: { namespace: string; workflowId: string; runId: string | null; url?: string };
+}
+
+export interface DecisionInput {
+  verdict: 'approve' | 'deny';
+  rationale?: string;
+  reasonCode?: string;
+  editedPayload?: JsonObject;
+}

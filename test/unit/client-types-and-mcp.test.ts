@@ -1,0 +1,64 @@
+import type { ActionView } from '../../src/client';
+import { toActionView } from '../../src/api/services/action-view';
+import { splitCommandLine } from '../../src/mcp/command-line';
+import { serverSlug, toolActionType } from '../../src/mcp/gateway';
+import { loadMcpSettings, McpSettingsError } from '../../src/mcp/mcp-settings';
+import type { ActionState } from '../../src/shared/action-state';
+
+describe('client wire types', () => {
+  it("match the API's own view (compile-time: the assignment below must type-check)", () => {
+    const state: ActionState = {
+      actionId: 'action-support-bot-k',
+      submissionId: 's',
+      requestHash: 'h',
+      request: { agent: { id: 'support-bot' }, action: { type: 't' }, resource: { type: 'r', id: '1' }, payload: {} },
+      status: 'executed',
+      decision: { verdict: 'allowed', by: ['policy'], at: 'now' },
+      execution: { mode: 'agent', result: null },
+    };
+    const view: ActionView = toActionView(state, { base: 'http://x', namespace: 'default' });
+    expect(view.execution).toEqual({ mode: 'agent', result: null });
+  });
+});
+
+describe('splitCommandLine', () => {
+  it.each([
+    ['node server.js', ['node', 'server.js']],
+    ['  npx -y @modelcontextprotocol/server-filesystem /tmp  ', ['npx', '-y', '@modelcontextprotocol/server-filesystem', '/tmp']],
+    [`python -m "my server" 'a b' c\\ d`, ['python', '-m', 'my server', 'a b', 'c d']],
+    [`echo "say \\"hi\\"" ''`, ['echo', 'say "hi"', '']],
+    ['', []],
+  ])('%j', (line, words) => {
+    expect(splitCommandLine(line)).toEqual(words);
+  });
+
+  it('refuses an unterminated quote', () => {
+    expect(() => splitCommandLine('node "server.js')).toThrow('unterminated " quote');
+  });
+});
+
+describe('gateway naming', () => {
+  it('makes mcp.<server>.<tool> action types the API accepts', () => {
+    expect(toolActionType(serverSlug('ledger'), 'transfer')).toBe('mcp.ledger.transfer');
+    expect(toolActionType(serverSlug('secure-filesystem-server'), 'write_file')).toBe('mcp.secure-filesystem-server.write_file');
+    expect(toolActionType(serverSlug('My Server v2.1'), 'do thing!')).toBe('mcp.My-Server-v2-1.do_thing_');
+    expect(serverSlug('...')).toBe('upstream');
+  });
+});
+
+describe('loadMcpSettings', () => {
+  it('reads HOLDPOINT_URL (default local), HOLDPOINT_API_KEY and HOLDPOINT_AGENT_ID', () => {
+    expect(loadMcpSettings({ HOLDPOINT_API_KEY: 'hp_x', HOLDPOINT_AGENT_ID: 'support-bot' })).toEqual({ url: 'http://127.0.0.1:8080', apiKey: 'hp_x', agentId: 'support-bot' });
+  });
+
+  it('names every missing or bad variable', () => {
+    expect(() => loadMcpSettings({ HOLDPOINT_URL: 'ftp://x' })).toThrow(McpSettingsError);
+    try {
+      loadMcpSettings({ HOLDPOINT_URL: 'ftp://x', HOLDPOINT_AGENT_ID: 'bad id' });
+    } catch (err) {
+      expect((err as Error).message).toMatch(/HOLDPOINT_URL: /);
+      expect((err as Error).message).toMatch(/HOLDPOINT_API_KEY: is required/);
+      expect((err as Error).message).toMatch(/HOLDPOINT_AGENT_ID: letters, digits/);
+    }
+  });
+});
