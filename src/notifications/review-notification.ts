@@ -18,6 +18,12 @@ export interface ReviewNotification {
   informed: string[];
   dueAt?: string;
   outcome?: string;
+  /**
+   * Reviewer channels (NOTIFICATION_CHANNELS names) this notification goes through, from the policy's
+   * `channels:`; absent: every configured channel. Channels that do not reach reviewers (the agent
+   * callback) are not named by policy and are not restricted by it.
+   */
+  channels?: string[];
 }
 
 export interface ChannelDelivery {

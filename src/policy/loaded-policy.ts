@@ -41,6 +41,10 @@ export interface LoadedPolicy {
   /** Policy file names relative to the directory, in load order. */
   readonly files: readonly string[];
   readonly groups: ReadonlyMap<string, readonly string[]>;
+  /** Reviewer channels per group from the `channels` map; a group absent here uses defaultChannels. */
+  readonly channels: ReadonlyMap<string, readonly string[]>;
+  /** `defaults.channels`; undefined: every configured channel. */
+  readonly defaultChannels?: readonly string[];
   readonly owners: readonly CompiledOwner[];
   /** All rules in policy order (files by name, then position in file). */
   readonly rules: readonly CompiledRule[];

@@ -30,6 +30,7 @@ interface ResolvedDefaults {
   approvals: number;
   routeGroup?: string;
   execution: ExecutionPlan;
+  channels?: readonly string[];
 }
 
 function toExecutionPlan(document: ExecutionDocument | undefined): ExecutionPlan {
@@ -64,6 +65,7 @@ class IssueCollector {
 class PolicyCompiler {
   private readonly issues = new IssueCollector();
   private readonly groups = new Map<string, readonly string[]>();
+  private readonly groupChannels = new Map<string, readonly string[]>();
   private readonly owners: CompiledOwner[] = [];
   private readonly rules: CompiledRule[] = [];
   private defaults!: ResolvedDefaults;
@@ -73,6 +75,7 @@ class PolicyCompiler {
 
   compile(policyVersion: string): LoadedPolicy {
     this.collectGroups();
+    this.collectChannels();
     this.resolveDefaults();
     this.collectOwners();
     const unmatched = this.compileUnmatched();
@@ -84,6 +87,8 @@ class PolicyCompiler {
       policyVersion,
       files: this.files.map((file) => file.source.file),
       groups: this.groups,
+      channels: this.groupChannels,
+      defaultChannels: this.defaults.channels,
       owners: this.owners,
       rules: this.rules,
       unmatched,
@@ -106,6 +111,26 @@ class PolicyCompiler {
       }
     }
   }
+
+  /** The top-level `channels` map: a group may be given channels once, in any file. */
+  private collectChannels(): void {
+    const definedIn = new Map<string, string>();
+    for (const { source, document } of this.files) {
+      for (const [group, channels] of Object.entries(document.channels ?? {})) {
+        const previous = definedIn.get(group);
+        if (previous !== undefined) {
+          this.issues.add(source, ['channels', group], `channels for group "${group}" are already set in ${previous}`);
+          continue;
+        }
+        definedIn.set(group, source.file);
+        if (!this.requireGroup(source, ['channels', group], group)) continue;
+        this.groupChannels.set(group, Object.freeze([...new Set(channels)]));
+      }
+    }
+  }
+
+  /** Channels reaching one group: its own entry, else defaults.channels, else undefined (all configured). */
+  private readonly channelsOf = (group: string): readonly string[] | undefined => this.groupChannels.get(group) ?? this.defaults.channels;
 
   private resolveDefaults(): void {
     let document: PolicyDefaultsDocument = {};
@@ -130,6 +155,7 @@ class PolicyCompiler {
       approvals: document.approvals ?? 1,
       routeGroup: document.route?.group,
       execution: toExecutionPlan(document.execution),
+      channels: document.channels === undefined ? undefined : Object.freeze([...new Set(document.channels)]),
     };
   }
 
@@ -181,7 +207,7 @@ class PolicyCompiler {
       onTimeout: defaults.onTimeout,
       approvals: defaults.approvals,
       editableFields: [],
-    });
+    }, this.channelsOf);
     return { ...template, selectReviewPlan: () => plan };
   }
 
@@ -312,7 +338,7 @@ class PolicyCompiler {
       if (route?.group !== undefined) knownGroups = this.requireGroup(source, [...path, 'route', 'group'], group, ruleId) && knownGroups;
       if (!knownGroups) return undefined;
       this.checkApprovals(source, [...path, 'approvals'], approvals, [group], ruleId);
-      const plan = buildReviewPlan(this.groups, shapeFor(group));
+      const plan = buildReviewPlan(this.groups, shapeFor(group), this.channelsOf);
       return () => plan;
     }
 
@@ -326,8 +352,8 @@ class PolicyCompiler {
     // Any owner entry may be selected at evaluation, so each must be able to supply the approvals.
     const candidateGroups = [...new Set([...this.owners.map((owner) => owner.group), fallbackGroup])];
     this.checkApprovals(source, [...path, 'approvals'], approvals, candidateGroups, ruleId);
-    const ownerPlans = this.owners.map((owner) => buildReviewPlan(this.groups, shapeFor(owner.group)));
-    const fallbackPlan = buildReviewPlan(this.groups, shapeFor(fallbackGroup));
+    const ownerPlans = this.owners.map((owner) => buildReviewPlan(this.groups, shapeFor(owner.group), this.channelsOf));
+    const fallbackPlan = buildReviewPlan(this.groups, shapeFor(fallbackGroup), this.channelsOf);
     const owners = this.owners;
     return (resource: ResourceRef): ReviewPlan => {
       const key = resourceKey(resource);

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { OUTCOMES, RISK_TIERS } from '../shared/policy';
+import { NOTIFICATION_CHANNELS, OUTCOMES, RISK_TIERS } from '../shared/policy';
 import { DURATION_PATTERN, parseDuration } from './duration';
 
 // Strict objects everywhere: a misspelt key (`on_timout`) must refuse the file rather than
@@ -20,6 +20,8 @@ const principalIdSchema = z.string().min(1).regex(/^\S+$/, 'principal ids contai
 export const outcomeSchema = z.enum(OUTCOMES);
 export const riskSchema = z.enum(RISK_TIERS);
 export const timeoutOutcomeSchema = z.enum(['deny', 'allow']);
+export const channelNameSchema = z.enum(NOTIFICATION_CHANNELS);
+const channelListSchema = z.array(channelNameSchema).min(1, 'list at least one channel');
 
 export const routeSchema = z
   .strictObject({
@@ -81,6 +83,8 @@ export const defaultsSchema = z.strictObject({
   // Only a group: the default route is also the fallback for owner routing, so it cannot itself depend on owners.
   route: z.strictObject({ group: groupNameSchema }).optional(),
   execution: executionSchema.optional(),
+  /** Reviewer channels for groups the top-level `channels` map does not name; absent: every configured channel. */
+  channels: channelListSchema.optional(),
 });
 
 export const ownerSchema = z.strictObject({
@@ -93,6 +97,8 @@ export const policyFileSchema = z.strictObject({
   defaults: defaultsSchema.optional(),
   groups: z.record(groupNameSchema, z.array(principalIdSchema).min(1, 'a group needs at least one member')).optional(),
   owners: z.array(ownerSchema).optional(),
+  /** Which reviewer channels reach each group. */
+  channels: z.record(groupNameSchema, channelListSchema).optional(),
   rules: z.array(ruleSchema).optional(),
 });
 

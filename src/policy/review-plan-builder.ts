@@ -1,4 +1,4 @@
-import type { ReviewPlan, ReviewTier, TimeoutOutcome } from '../shared/policy';
+import { unionChannels, type ReviewPlan, type ReviewTier, type TimeoutOutcome } from '../shared/policy';
 
 export interface ReviewPlanShape {
   firstGroup: string;
@@ -14,8 +14,14 @@ export function distinctMembers(groups: ReadonlyMap<string, readonly string[]>, 
   return [...new Set(groups.get(group) ?? [])];
 }
 
-function tier(groups: ReadonlyMap<string, readonly string[]>, group: string, durationMs: number): ReviewTier {
-  return { groups: [group], reviewers: distinctMembers(groups, group), durationMs };
+/** The reviewer channels of one group; undefined: every configured channel. */
+export type GroupChannels = (group: string) => readonly string[] | undefined;
+
+function tier(groups: ReadonlyMap<string, readonly string[]>, group: string, durationMs: number, channelsOf?: GroupChannels): ReviewTier {
+  const built: ReviewTier = { groups: [group], reviewers: distinctMembers(groups, group), durationMs };
+  const channels = channelsOf ? unionChannels(built.groups.map(channelsOf)) : undefined;
+  if (channels !== undefined) built.channels = channels;
+  return built;
 }
 
 function deepFreeze<T>(value: T): T {
@@ -30,11 +36,11 @@ function deepFreeze<T>(value: T): T {
  * Built once at load and shared by every decision that selects it, hence frozen: a caller
  * mutating one decision's plan must not change the next decision's.
  */
-export function buildReviewPlan(groups: ReadonlyMap<string, readonly string[]>, shape: ReviewPlanShape): ReviewPlan {
+export function buildReviewPlan(groups: ReadonlyMap<string, readonly string[]>, shape: ReviewPlanShape, channelsOf?: GroupChannels): ReviewPlan {
   const plan: ReviewPlan = {
     tiers: [
-      tier(groups, shape.firstGroup, shape.firstTierMs),
-      ...shape.escalation.map((step) => tier(groups, step.to, step.afterMs)),
+      tier(groups, shape.firstGroup, shape.firstTierMs, channelsOf),
+      ...shape.escalation.map((step) => tier(groups, step.to, step.afterMs, channelsOf)),
     ],
     onTimeout: shape.onTimeout,
     approvals: shape.approvals,

@@ -8,6 +8,24 @@ export type RiskTier = (typeof RISK_TIERS)[number];
 
 export type TimeoutOutcome = 'deny' | 'allow';
 
+/** Reviewer channels a policy may route a group to (`channels:`); each is a NotificationChannel `name`. */
+export const NOTIFICATION_CHANNELS = ['log', 'webhook', 'slack', 'email'] as const;
+export type NotificationChannelName = (typeof NOTIFICATION_CHANNELS)[number];
+
+/**
+ * The channels named by any of `lists`, in NOTIFICATION_CHANNELS order. Undefined as soon as one list
+ * is undefined: "every configured channel" absorbs any union with it.
+ */
+export function unionChannels(lists: readonly (readonly string[] | undefined)[]): string[] | undefined {
+  const names = new Set<string>();
+  for (const list of lists) {
+    if (list === undefined) return undefined;
+    for (const name of list) names.add(name);
+  }
+  const known: readonly string[] = NOTIFICATION_CHANNELS;
+  return [...names].sort((a, b) => known.indexOf(a) - known.indexOf(b));
+}
+
 /** One level of the review chain: who may decide and how long they are given. */
 export interface ReviewTier {
   /** Group names from the policy, for display and routing. */
@@ -16,6 +34,8 @@ export interface ReviewTier {
   reviewers: string[];
   /** How long this tier waits for a decision before escalating or timing out. */
   durationMs: number;
+  /** Reviewer channels that reach this tier's groups (policy `channels:`); absent: every configured channel. */
+  channels?: string[];
 }
 
 export interface ReviewPlan {

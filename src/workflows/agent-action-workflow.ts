@@ -29,7 +29,7 @@ import {
   type ExecutionReport,
   type ReviewerDecision,
 } from '../shared/messages';
-import type { PolicyOutcome } from '../shared/policy';
+import { unionChannels, type PolicyOutcome } from '../shared/policy';
 import { assigneesAttribute, riskTierAttribute, statusAttribute } from '../shared/search-attributes';
 
 // Evidence must land eventually (Postgres may be down for a while), so these retry without limit.
@@ -83,6 +83,8 @@ export async function agentActionWorkflow(input: AgentActionInput): Promise<Acti
 
   const notify = (kind: ReviewEventKind, key: string, recipients: string[], informed: string[] = []) => {
     const review = state.review;
+    // Everyone told has been routed through tiers 0..active, so the union of their channels reaches them all.
+    const channels = review ? unionChannels(review.tiers.slice(0, review.activeTier + 1).map((t) => t.channels)) : undefined;
     const notification = {
       id: `${actionId}:${key}`,
       kind,
@@ -94,6 +96,8 @@ export async function agentActionWorkflow(input: AgentActionInput): Promise<Acti
       informed,
       dueAt: review?.dueAt,
       outcome: state.decision?.verdict,
+      // Absent (not undefined) when unrestricted, so unrestricted notifications keep their old shape.
+      ...(channels === undefined ? {} : { channels }),
     };
     // Not awaited here: a slow or failing channel must never hold back the review timers.
     background.push(

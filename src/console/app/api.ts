@@ -1,4 +1,4 @@
-import type { ActionPage, ActionView, DecisionInput, EvidenceBundle, Session } from './types';
+import type { ActionPage, ActionView, DecisionInput, EvidenceBundle, Metrics, Session } from './types';
 
 /** A refusal from the API, with the RFC 9457 problem's title and detail. */
 export class ApiError extends Error {
@@ -59,4 +59,5 @@ export const holdpoint = {
   action: (id: string) => request<ActionView>(`/v1/actions/${encodeURIComponent(id)}`),
   evidence: (id: string) => request<EvidenceBundle>(`/v1/actions/${encodeURIComponent(id)}/evidence`),
   decide: (id: string, decision: DecisionInput) => request<ActionView>(`/v1/actions/${encodeURIComponent(id)}/decision`, { method: 'POST', body: decision }),
+  metrics: (params: { from: string; to: string; bucket: 'hour' | 'day' | 'week' }) => request<Metrics>(`/v1/metrics${query(params)}`),
 };

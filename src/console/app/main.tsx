@@ -3,6 +3,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { holdpoint, whenSignedOut } from './api';
 import { ActionDetail } from './components/action-detail';
 import { ActionList, type ListMode } from './components/action-list';
+import { Dashboard } from './components/dashboard';
 import { Logo } from './components/logo';
 import { SignIn } from './components/sign-in';
 import { useHashRoute } from './hooks';
@@ -16,6 +17,7 @@ function Shell({ session, onSignOut }: { session: Session; onSignOut: () => void
   const [announcement, setAnnouncement] = useState('');
   const { principal } = session;
   const detailId = route.startsWith('/actions/') ? route.slice('/actions/'.length) : undefined;
+  const dashboard = route === '/dashboard';
   const mode: ListMode = route === '/decided' ? 'decided' : route === '/all' && principal.role === 'admin' ? 'all' : 'inbox';
 
   // Move focus to the new page's heading, as a page load would, so screen readers follow navigation.
@@ -25,9 +27,10 @@ function Shell({ session, onSignOut }: { session: Session; onSignOut: () => void
   }, [route]);
 
   const nav: { href: string; label: string; current: boolean }[] = [
-    { href: '#/inbox', label: 'Inbox', current: !detailId && mode === 'inbox' },
+    { href: '#/inbox', label: 'Inbox', current: !detailId && !dashboard && mode === 'inbox' },
     { href: '#/decided', label: 'Decided', current: !detailId && mode === 'decided' },
     ...(principal.role === 'admin' ? [{ href: '#/all', label: 'All actions', current: !detailId && mode === 'all' }] : []),
+    { href: '#/dashboard', label: 'Dashboard', current: dashboard },
   ];
 
   return (
@@ -72,7 +75,13 @@ function Shell({ session, onSignOut }: { session: Session; onSignOut: () => void
         </div>
       </header>
       <main id="main" tabIndex={-1}>
-        {detailId ? <ActionDetail id={detailId} principal={principal} onAnnounce={setAnnouncement} /> : <ActionList mode={mode} principal={principal} />}
+        {detailId ? (
+          <ActionDetail id={detailId} principal={principal} onAnnounce={setAnnouncement} />
+        ) : dashboard ? (
+          <Dashboard principal={principal} />
+        ) : (
+          <ActionList mode={mode} principal={principal} />
+        )}
       </main>
       <div class="visually-hidden" role="status" aria-live="polite">
         {announcement}

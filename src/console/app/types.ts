@@ -87,3 +87,18 @@ export interface DecisionInput {
   reasonCode?: string;
   editedPayload?: JsonObject;
 }
+
+/** `GET /v1/metrics` (the sections the dashboard shows). */
+export interface Metrics {
+  window: { from: string; to: string; bucket: 'hour' | 'day' | 'week' };
+  scope: 'all' | 'readable';
+  volume: { total: number };
+  volumeOverTime: { start: string; counts: Record<string, number> }[];
+  responseTimes: { decisions: number; medianSeconds: number | null; p90Seconds: number | null; histogram: { upToSeconds: number | null; count: number }[] };
+  slaBreaches: {
+    byTier: { tier: number; reached: number; breached: number; rate: number }[];
+    byRisk: { risk: string; reviewed: number; breached: number; rate: number }[];
+  };
+  denialReasons: { actionType: string; denials: number; reasons: { reasonCode: string; count: number; rationales: string[] }[] }[];
+  ruleSuggestions: { rule: string; suggestion: 'allow' | 'deny'; decisions: number; approved: number; denied: number; share: number }[];
+}
