@@ -1,5 +1,5 @@
 import { submitAction, type BenchActionType } from '../actions';
-import { cpuSeconds } from '../processes';
+import { cpuDelta, cpuSeconds } from '../processes';
 import type { BenchStack } from '../stack';
 import { floorSample } from './latency';
 import { round, summarize, type Summary } from '../stats';
@@ -31,8 +31,12 @@ function cpuSnapshot(stack: BenchStack) {
 }
 
 function cpuPerAction(before: ReturnType<typeof cpuSnapshot>, after: ReturnType<typeof cpuSnapshot>, completed: number): CpuPerAction {
-  const per = (key: 'node' | 'temporal' | 'postgres') => round(((after[key] - before[key]) * 1000) / Math.max(1, completed), 2);
-  const result = { node: per('node'), temporal: per('temporal'), postgres: per('postgres') };
+  const per = (seconds: number) => round((seconds * 1000) / Math.max(1, completed), 2);
+  const result = {
+    node: per(after.node - before.node),
+    temporal: per(cpuDelta(before.temporal, after.temporal)),
+    postgres: per(cpuDelta(before.postgres, after.postgres)),
+  };
   return { ...result, total: round(result.node + result.temporal + result.postgres, 2) };
 }
 
