@@ -5,6 +5,7 @@ import {
   condition,
   log,
   proxyActivities,
+  proxyLocalActivities,
   setCurrentDetails,
   setHandler,
   upsertSearchAttributes,
@@ -32,10 +33,13 @@ import {
 import { unionChannels, type PolicyOutcome } from '../shared/policy';
 import { assigneesAttribute, riskTierAttribute, statusAttribute } from '../shared/search-attributes';
 
-// Evidence must land eventually (Postgres may be down for a while), so these retry without limit.
-const evidence = proxyActivities<HoldpointActivities>({
+// Evidence writes are local activities: one Postgres transaction each, run inside the workflow
+// task instead of a round trip through the task queue (the gate's latency is mostly such hand-offs).
+// They must land eventually (Postgres may be down for a while), so they retry without limit.
+const evidence = proxyLocalActivities<HoldpointActivities>({
   startToCloseTimeout: '30s',
-  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' },
+  localRetryThreshold: '10s',
+  retry: { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '1m' },
 });
 // A notification that cannot be sent after a few tries is given up; timers go on regardless.
 const notifications = proxyActivities<HoldpointActivities>({
