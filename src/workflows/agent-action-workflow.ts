@@ -48,7 +48,8 @@ const notifications = proxyActivities<HoldpointActivities>({
 });
 // Executors are retried on network errors and 5xx only; the activity marks 4xx non-retryable.
 const executors = proxyActivities<HoldpointActivities>({
-  startToCloseTimeout: '1m',
+  // Just above the HTTP executor's own 15 s timeout: a call lost with a crashed worker is retried soon.
+  startToCloseTimeout: '20s',
   retry: {
     initialInterval: '1s',
     backoffCoefficient: 2,

@@ -17,5 +17,5 @@ afterAll(async () => {
 });
 
 test('SIGKILL worker (200 pending, 50 in flight), SIGKILL dev server during waits, decisions racing timeouts', async () => {
-  await crashWorkerAndDevServer(stack, { pending: 200, inFlight: 50, quick: 20, races: 20, holdMs: 30_000, patience: 4 }, figures);
+  await crashWorkerAndDevServer(stack, { pending: 200, inFlight: 50, quick: 20, races: 20, holdMs: 30_000, patience: 4, quickType: 'test.quick-full' }, figures);
 });

@@ -38,7 +38,7 @@ const ENDPOINTS: Endpoint[] = [
   {
     name: 'POST /v1/actions',
     send: (s, _id, h) => call(s, 'POST', '/v1/actions', { ...h, 'Idempotency-Key': uniqueKey('authz') }, { ...refund, payload: { amount: 5 } }),
-    expected: { ...unauthenticated, agent: 201, otherAgent: 403, reviewer: 403, outsider: 403, admin: 201 },
+    expected: { ...unauthenticated, agent: 201, otherAgent: 403, reviewer: 403, outsider: 403, admin: 403 },
   },
   {
     name: 'POST /v1/actions/{id}/decision',

@@ -59,7 +59,7 @@ const LONG_POLL_PARAMS = new Set(['wait', 'timeout']);
 
 const junkString = fc.oneof(
   fc.string({ maxLength: 40 }),
-  fc.constantFrom('', ' ', '-1', '1e309', 'NaN', 'null', 'true', '[]', '{}', "' OR 1=1 --", '../../etc/passwd', '%00', '\u202e', '😀'.repeat(3), 'a'.repeat(1_000)),
+  fc.constantFrom('', ' ', '-1', '1e309', 'NaN', 'null', 'true', '[]', '{}', "' OR 1=1 --", '../../etc/passwd', '%00', 'a\u0000b', '\u202e', '😀'.repeat(3), 'a'.repeat(1_000)),
   fc.string({ unit: 'grapheme', maxLength: 20 }),
 );
 const junkJson = fc.jsonValue({ maxDepth: 3 });

@@ -31,7 +31,7 @@ export function actionRoutes(registry: OpenAPIRegistry, { actions, queries, link
       path: '/v1/actions',
       summary: 'Submit an action for the gate to decide',
       tags: ['agents'],
-      roles: ['agent', 'admin'],
+      roles: ['agent'],
       request: { headers: idempotencyHeader, query: submitQuery, body: { content: { 'application/json': { schema: actionRequestSchema } } } },
       responses: {
         200: json(actionViewSchema, 'The action this Idempotency-Key already names'),

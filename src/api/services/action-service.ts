@@ -52,8 +52,9 @@ export class ActionService {
    * the same key with a different body is a conflict, never a second action.
    */
   async submit(request: ActionRequest, idempotencyKey: string, submitter?: Principal): Promise<Submission> {
-    if (submitter && submitter.role !== 'admin' && submitter.id !== request.agent.id) {
-      throw new HttpProblem(403, 'forbidden', 'Forbidden', `agent ${submitter.id} may only submit actions as itself (agent.id is ${request.agent.id})`);
+    // Only as itself: an admin submitting "as" an agent could then approve its own request.
+    if (submitter && (submitter.role !== 'agent' || submitter.id !== request.agent.id)) {
+      throw new HttpProblem(403, 'forbidden', 'Forbidden', `${submitter.id} may only submit actions as itself (agent.id is ${request.agent.id})`);
     }
     const actionId = actionWorkflowId(request.agent.id, idempotencyKey);
     const requestHash = canonicalHash(request);
