@@ -46,7 +46,13 @@ export class DocumentedRouter {
       ...config,
       method,
       ...(roles ? { security: [{ bearer: [] }] } : {}),
-      responses: { ...COMMON_ERRORS, ...(roles ? AUTH_ERRORS : {}), ...config.responses },
+      responses: {
+        ...COMMON_ERRORS,
+        ...(roles ? AUTH_ERRORS : {}),
+        ...(route.path.includes('{') ? { 404: problem('Unknown, or not visible to the caller') } : {}),
+        ...(method === 'post' ? { 413: problem('Body larger than the configured limit'), 415: problem('Body is not application/json') } : {}),
+        ...config.responses,
+      },
     });
     const expressPath = route.path.replace(/\{(\w+)\}/g, ':$1');
     const guards = roles ? [requireRole(roles)] : [];

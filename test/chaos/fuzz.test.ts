@@ -23,5 +23,6 @@ test(`${CASES} generated requests: no 5xx, problem+json errors, nothing recorded
   expect(report.cases).toBe(CASES);
   expect(report.serverErrors.slice(0, 5)).toEqual([]);
   expect(report.notProblemJson.slice(0, 5)).toEqual([]);
+  expect(report.offSchema.slice(0, 5)).toEqual([]);
   expect(report.recordedOnRejection.slice(0, 5)).toEqual([]);
 });

@@ -28,9 +28,11 @@ interface Parameter {
   required?: boolean;
   schema?: Schema;
 }
+type DocumentedResponses = Record<string, { content?: Record<string, { schema?: Schema }> }>;
 interface Operation {
   parameters?: Parameter[];
   requestBody?: { content?: Record<string, { schema?: Schema }> };
+  responses?: DocumentedResponses;
 }
 export interface OpenApiDocument {
   paths: Record<string, Record<string, Operation>>;
@@ -51,6 +53,38 @@ export interface FuzzOperation {
   method: string;
   template: string;
   arbitrary: fc.Arbitrary<FuzzCase>;
+  /** What the document promises this operation answers, to check responses against. */
+  responses: DocumentedResponses;
+  resolve: (schema: Schema | undefined) => Schema;
+}
+
+/** Where `value` breaks `schema` (a JSON Schema subset: the one zod-to-openapi emits). */
+export function schemaViolations(schema: Schema, value: unknown, resolve: (s: Schema | undefined) => Schema, at = '$'): string[] {
+  const s = resolve(schema);
+  const typeOf = (v: unknown) => (v === null ? 'null' : Array.isArray(v) ? 'array' : Number.isInteger(v) ? 'integer' : typeof v);
+  if (s.anyOf || s.oneOf) {
+    const options = (s.anyOf ?? s.oneOf)!;
+    return options.some((option) => schemaViolations(option, value, resolve, at).length === 0) ? [] : [`${at}: matches none of the documented alternatives`];
+  }
+  if (s.allOf) return s.allOf.flatMap((part) => schemaViolations(part, value, resolve, at));
+  if (s.const !== undefined && value !== s.const) return [`${at}: expected ${JSON.stringify(s.const)}`];
+  if (s.enum && !s.enum.includes(value)) return [`${at}: ${JSON.stringify(value)} is not one of the documented values`];
+  if (s.type) {
+    const allowed = Array.isArray(s.type) ? s.type : [s.type];
+    const actual = typeOf(value);
+    const ok = allowed.includes(actual) || (actual === 'integer' && allowed.includes('number'));
+    if (!ok) return [`${at}: expected ${allowed.join('|')}, got ${actual}`];
+  }
+  const problems: string[] = [];
+  if (value && typeof value === 'object' && !Array.isArray(value)) {
+    const record = value as Record<string, unknown>;
+    for (const key of s.required ?? []) if (!(key in record)) problems.push(`${at}.${key}: required but missing`);
+    for (const [key, child] of Object.entries(s.properties ?? {})) {
+      if (key in record) problems.push(...schemaViolations(child, record[key], resolve, `${at}.${key}`));
+    }
+  }
+  if (Array.isArray(value) && s.items) value.forEach((item, i) => problems.push(...schemaViolations(s.items!, item, resolve, `${at}[${i}]`)));
+  return problems;
 }
 
 const CALLERS: FuzzCase['auth'][] = ['none', 'garbage', 'agent', 'otherAgent', 'reviewer', 'outsider', 'admin', 'revoked'];
@@ -176,7 +210,7 @@ export function operationsOf(doc: OpenApiDocument, actionIds: string[]): FuzzOpe
       const arbitrary = fc.record({ path: pathArb, query: queryArb, auth: fc.constantFrom(...CALLERS), headers: headerArb, body: bodyArb }).map(
         ({ path, query, auth, headers, body }): FuzzCase => ({ method: method.toUpperCase(), path, query, auth, headers, ...body }),
       );
-      operations.push({ method: method.toUpperCase(), template, arbitrary });
+      operations.push({ method: method.toUpperCase(), template, arbitrary, responses: operation.responses ?? {}, resolve });
     }
   }
   return operations;
@@ -212,6 +246,8 @@ export interface FuzzReport {
   byOperation: Record<string, number>;
   serverErrors: { fuzz: FuzzCase; result: FuzzResult }[];
   notProblemJson: { fuzz: FuzzCase; result: FuzzResult }[];
+  /** Answers the document does not describe: an undocumented status, or a JSON body off its schema. */
+  offSchema: { fuzz: FuzzCase; status: number; problems: string[] }[];
   recordedOnRejection: { fuzz: FuzzCase; before: unknown; after: unknown }[];
   /** Requests with no answer within 15 s. */
   hung: { fuzz: FuzzCase; error: string }[];
@@ -224,7 +260,7 @@ export interface FuzzReport {
  * targeted action when it is already terminal (nothing else may append to it).
  */
 export async function runFuzz(stack: ApiStack, operations: FuzzOperation[], total: number, seed: number): Promise<FuzzReport> {
-  const report: FuzzReport = { cases: 0, byStatus: {}, byOperation: {}, serverErrors: [], notProblemJson: [], recordedOnRejection: [], hung: [], ms: 0 };
+  const report: FuzzReport = { cases: 0, byStatus: {}, byOperation: {}, serverErrors: [], notProblemJson: [], offSchema: [], recordedOnRejection: [], hung: [], ms: 0 };
   const started = Date.now();
   const perOperation = Math.ceil(total / operations.length);
   const terminal = new Set<string>(
@@ -257,6 +293,16 @@ export async function runFuzz(stack: ApiStack, operations: FuzzOperation[], tota
       report.byOperation[name] = (report.byOperation[name] ?? 0) + 1;
       if (result.status >= 500) report.serverErrors.push({ fuzz, result });
       if (result.status >= 400 && !result.contentType.startsWith('application/problem+json')) report.notProblemJson.push({ fuzz, result });
+      const documented = operation.responses[String(result.status)] ?? operation.responses.default;
+      if (!documented) report.offSchema.push({ fuzz, status: result.status, problems: [`status ${result.status} is not documented`] });
+      else {
+        const mediaType = result.contentType.split(';')[0]!.trim();
+        const schema = documented.content?.[mediaType]?.schema;
+        if (schema && mediaType.endsWith('json')) {
+          const problems = schemaViolations(schema, JSON.parse(result.body), operation.resolve);
+          if (problems.length) report.offSchema.push({ fuzz, status: result.status, problems: problems.slice(0, 5) });
+        }
+      }
       if (result.status >= 400 && result.status < 500) {
         const after = await snapshot(fuzz.path);
         if (after.actions !== before.actions || after.events !== before.events) report.recordedOnRejection.push({ fuzz, before, after });
