@@ -9,7 +9,7 @@ import { LogChannel } from './notifications/log-channel';
 import type { NotificationChannel } from './notifications/review-notification';
 import { WebhookChannel } from './notifications/webhook-channel';
 import { reviewerChannelsFromConfig } from './notifications/reviewer-channels';
-import { evaluate } from './policy/policy-evaluator';
+import { policyEngine } from './policy/policy-engine';
 import { PolicyStore } from './policy/policy-store';
 import { startConfiguredCheckpoints } from './audit/checkpoint-schedule';
 import { temporalConnectionOptions } from './temporal-connection';
@@ -26,10 +26,6 @@ export function channelsFromConfig(config: Config, logger: Logger, pool?: Pool):
 
 export function executorsFromConfig(config: Config): Map<string, Executor> {
   return new Map(Object.entries(config.executors).map(([name, target]) => [name, new HttpExecutor(target)]));
-}
-
-export function policyEngine(store: PolicyStore): ActivityDeps['policy'] {
-  return { evaluate: (request) => evaluate(store.current(), request) };
 }
 
 export interface HoldpointWorkerOptions {

@@ -7,7 +7,7 @@ import { createLogger } from '../logger';
 import { ProcessLifecycle } from '../process-lifecycle';
 import { connectToTemporal } from '../temporal-connection';
 import { PolicyStore } from '../policy/policy-store';
-import { policyEngine } from '../worker-runtime';
+import { policyEngine } from '../policy/policy-engine';
 import { slackClient } from '../notifications/reviewer-channels';
 import { createApp } from './app';
 

@@ -40,7 +40,7 @@ async function main() {
   process.on('SIGHUP', () => void stopAll(0));
 
   try {
-    loadPolicy(config.policyPath); // a bad policy stops start-up here with its file, rule and position
+    const policy = loadPolicy(config.policyPath); // a bad policy stops start-up here with its file, rule and position
     const env: NodeJS.ProcessEnv = { ...process.env };
 
     let databaseUrl = config.database.url;
@@ -74,14 +74,13 @@ async function main() {
     if (applied.length) say(`[holdpoint] migrations applied: ${applied.join(', ')}`);
     // Development only: demo principals with keys that stay the same across restarts.
     const keysFile = path.join(config.dataDir, 'dev-keys.json');
-    const devKeys = config.env === 'development' ? await seedDevPrincipals(pool, loadPolicy(config.policyPath), keysFile) : [];
+    const devKeys = config.env === 'development' ? await seedDevPrincipals(pool, policy, keysFile) : [];
     await pool.end();
 
     if (!config.executors || Object.keys(config.executors).length === 0) {
       // The default policy names executors; in development they all reach a local stand-in target.
       const target = await startDemoTarget();
       stops.push({ name: 'demo executor target', stop: target.close });
-      const policy = loadPolicy(config.policyPath);
       const plans = [...policy.rules.map((rule) => rule.execution), policy.unmatched.execution];
       const names = new Set(plans.flatMap((plan) => (plan.executor ? [plan.executor] : [])));
       env.EXECUTORS = JSON.stringify(Object.fromEntries([...names].map((name) => [name, { url: target.url }])));

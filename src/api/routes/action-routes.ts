@@ -1,6 +1,6 @@
 import type { OpenAPIRegistry } from '@asteasolutions/zod-to-openapi';
 import { z } from 'zod';
-import type { ActionState } from '../../shared/action-state';
+import { hasReached, type ActionState } from '../../shared/action-state';
 import { principalOf } from '../auth/authenticate';
 import { DocumentedRouter, problem } from '../documented-router';
 import { HttpProblem } from '../problem';
@@ -50,7 +50,8 @@ export function actionRoutes(registry: OpenAPIRegistry, { actions, queries, link
       const submission = await actions.submit(request, idempotencyKey, principal);
       let state = submission.state;
       let decided = true;
-      if (wait) ({ state, reached: decided } = await actions.wait(undefined, state.actionId, 'decided', wait * 1000));
+      // Update-with-Start already answered with the classification; wait only if that is not a decision yet.
+      if (wait && !hasReached(state.status, 'decided')) ({ state, reached: decided } = await actions.wait(undefined, state.actionId, 'decided', wait * 1000));
       const body = view(state);
       res.location(body.links.self);
       if (wait && !decided) res.status(202).setHeader('Retry-After', RETRY_AFTER_SECONDS);

@@ -107,6 +107,7 @@ export class ActionService {
   async wait(principal: Principal | undefined, actionId: string, until: OutcomeMilestone, timeoutMs: number): Promise<WaitResult> {
     if (principal) await requireReadable(this.options.pool, principal, actionId);
     const handle = this.options.client.workflow.getHandle(actionId);
+    // A query first: an Update on an action that already got there would only add history events.
     const current = await this.liveState(actionId);
     if (hasReached(current.status, until) || timeoutMs <= 0) return { state: current, reached: hasReached(current.status, until) };
     // Aborting on timeout matters: an abandoned Update call would keep long-polling Temporal.

@@ -1,0 +1,8 @@
+import type { PolicyEngine } from '../activities/deps';
+import { evaluate } from './policy-evaluator';
+import type { PolicyStore } from './policy-store';
+
+/** Evaluates against whatever policy the store holds now, so hot reloads take effect at once. */
+export function policyEngine(store: PolicyStore): PolicyEngine {
+  return { evaluate: (request) => evaluate(store.current(), request) };
+}
