@@ -168,8 +168,11 @@ export function createHoldpointClient(options: HoldpointClientOptions): Holdpoin
         onPoll?.(reply.body);
         // A 202 long before the hold ended (a proxy cutting long-polls short): pace by Retry-After, never spin.
         if (Date.now() - polled < (seconds * 1000) / 2) {
-          await sleep(Math.min((reply.retryAfterSeconds ?? 1) * 1000, Math.max(0, deadline - Date.now())), signal);
-          if (Date.now() >= deadline) return { action: reply.body, reached: false };
+          const left = Math.max(0, deadline - Date.now());
+          const pause = Math.min((reply.retryAfterSeconds ?? 1) * 1000, left);
+          await sleep(pause, signal);
+          // Timers may fire a hair before Date.now() reaches the deadline: a pause to the deadline ends the wait.
+          if (pause >= left || Date.now() >= deadline) return { action: reply.body, reached: false };
         }
       }
     },
