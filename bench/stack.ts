@@ -4,10 +4,8 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import type { Pool } from 'pg';
 import pino from 'pino';
-import { createActivities, type ActivityDeps } from '../src/activities';
 import { createApp } from '../src/api/app';
 import { migrate } from '../src/db/migrate';
 import { createPool } from '../src/db/pool';
@@ -15,18 +13,10 @@ import { createPrincipalKey } from '../src/db/principal-repository';
 import { startDemoTarget, type DemoTarget } from '../src/dev/demo-target';
 import { startEmbeddedPostgres, type RunningPostgres } from '../src/dev/embedded-postgres';
 import { startTemporalDevServer, type RunningDevServer } from '../src/dev/temporal-dev-server';
-import { HttpExecutor } from '../src/executors/http-executor';
-import { evaluate } from '../src/policy/policy-evaluator';
-import { loadPolicy } from '../src/policy/policy-loader';
-import { createHoldpointWorker, WORKFLOWS_PATH } from '../src/worker-runtime';
-import type { FloorActivities } from './floor-workflow';
+import { loadBenchPolicy } from './bench-policy';
 import { pidsMatching } from './processes';
 import { postgresPids } from './figures/pending';
-
-export const BENCH_POLICY_DIR = path.join(__dirname, 'policies');
-export const FLOOR_WORKFLOWS_PATH = require.resolve('./floor-workflow');
-
-const silent = { trace() {}, debug() {}, info() {}, warn() {}, error() {} } as never;
+import { startWorkerChild, type WorkerChild } from './worker-child';
 
 export interface BenchStack {
   baseUrl: string;
@@ -38,29 +28,29 @@ export interface BenchStack {
   /** The embedded Postgres data directory, when we started one (to find the postmaster pid). */
   postgresDataDir?: string;
   external: { temporal: boolean; postgres: boolean };
-  /** Pids of the servers we started (for CPU, RSS and the check that nothing is left running). */
-  serverPids(): { temporal: number[]; postgres: number[] };
+  /** The Holdpoint and floor workers' own process. */
+  worker: Pick<WorkerChild, 'pid' | 'maxCachedWorkflows' | 'memory'>;
+  /** Pids of the processes we started (for CPU, RSS and the check that nothing is left running). */
+  childPids(): { temporal: number[]; postgres: number[]; worker: number[] };
   request(method: string, urlPath: string, options: { key: string; body?: unknown; headers?: Record<string, string> }): Promise<Response>;
   stop(): Promise<void>;
 }
 
-/**
- * Dev server, embedded Postgres, demo executor target, the Holdpoint worker, a floor worker and the
- * API, all in this process except the two servers. TEMPORAL_ADDRESS / DATABASE_URL reuse configured ones.
- */
 export interface BenchStackOptions {
-  /** Worker tuning experiment: bound the workflow cache (the shipped worker uses the SDK default). */
-  maxCachedWorkflows?: number;
+  maxCachedWorkflows: number;
 }
 
-export async function startBenchStack(log: (line: string) => void, options: BenchStackOptions = {}): Promise<BenchStack> {
+/**
+ * Dev server, embedded Postgres and the worker process (Holdpoint worker + floor worker) as
+ * children; the demo executor target and the API in this process, next to the load generator.
+ * TEMPORAL_ADDRESS / DATABASE_URL reuse configured servers.
+ */
+export async function startBenchStack(log: (line: string) => void, options: BenchStackOptions): Promise<BenchStack> {
   const stops: (() => Promise<unknown>)[] = [];
   const stopAll = async () => {
     for (const stop of stops.reverse()) await stop().catch((err: Error) => log(`stop failed: ${err.message}`));
   };
   try {
-    // The SDK's own INFO lines (worker state changes) would drown the bench's progress output.
-    Runtime.install({ logger: new DefaultLogger('WARN') });
     const tempDir = fs.mkdtempSync(path.join(os.tmpdir(), 'holdpoint-gate-bench-'));
     stops.push(async () => fs.rmSync(tempDir, { recursive: true, force: true }));
 
@@ -75,9 +65,8 @@ export async function startBenchStack(log: (line: string) => void, options: Benc
     if (temporal) stops.push(temporal.stop);
     if (postgres) stops.push(postgres.stop);
 
-    const workerPool = createPool(databaseUrl, 20);
     const apiPool = createPool(databaseUrl, 20);
-    stops.push(() => workerPool.end(), () => apiPool.end());
+    stops.push(() => apiPool.end());
     await migrate(apiPool);
 
     const target: DemoTarget = await startDemoTarget();
@@ -93,49 +82,14 @@ export async function startBenchStack(log: (line: string) => void, options: Benc
     const taskQueue = `bench-${run}`;
     const floorTaskQueue = `bench-floor-${run}`;
     const namespace = process.env.TEMPORAL_NAMESPACE ?? 'default';
-    const policy = loadPolicy(BENCH_POLICY_DIR);
-    const policyEngine = { evaluate: (request: Parameters<typeof evaluate>[1]) => evaluate(policy, request) };
+    const { policy, engine: policyEngine } = loadBenchPolicy();
 
-    log('bundling workflows…');
-    const [bundle, floorBundle] = await Promise.all([
-      bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: silent }),
-      bundleWorkflowCode({ workflowsPath: FLOOR_WORKFLOWS_PATH, logger: silent }),
-    ]);
-    const nativeConnection = await NativeConnection.connect({ address });
-    stops.push(() => nativeConnection.close());
-    const deps: ActivityDeps = {
-      pool: workerPool,
-      policy: policyEngine,
-      channels: [],
-      executors: new Map([['target', new HttpExecutor({ url: target.url })]]),
-      logger: pino({ level: 'silent' }),
-    };
-    // The shipped wiring, unless an experiment asks for a tuned worker with the same activities and bundle.
-    const worker =
-      options.maxCachedWorkflows === undefined
-        ? await createHoldpointWorker({ connection: nativeConnection, namespace, taskQueue, workflowBundle: bundle, deps })
-        : await Worker.create({
-            connection: nativeConnection,
-            namespace,
-            taskQueue,
-            workflowBundle: bundle,
-            activities: createActivities(deps),
-            maxCachedWorkflows: options.maxCachedWorkflows,
-          });
-    const floorActivities: FloorActivities = { noop: async () => undefined };
-    const floorWorker = await Worker.create({
-      connection: nativeConnection,
-      namespace,
-      taskQueue: floorTaskQueue,
-      workflowBundle: floorBundle,
-      activities: floorActivities,
-    });
-    const running = [worker.run(), floorWorker.run()];
-    stops.push(async () => {
-      worker.shutdown();
-      floorWorker.shutdown();
-      await Promise.allSettled(running);
-    });
+    log(`starting the worker process (maxCachedWorkflows ${options.maxCachedWorkflows})…`);
+    const worker = await startWorkerChild(
+      { temporalAddress: address, namespace, taskQueue, floorTaskQueue, databaseUrl, targetUrl: target.url, maxCachedWorkflows: options.maxCachedWorkflows },
+      log,
+    );
+    stops.push(worker.stop);
 
     const connection = await Connection.connect({ address });
     stops.push(() => connection.close());
@@ -174,9 +128,11 @@ export async function startBenchStack(log: (line: string) => void, options: Benc
       keys,
       postgresDataDir,
       external: { temporal: !temporal, postgres: !postgres },
-      serverPids: () => ({
+      worker,
+      childPids: () => ({
         temporal: temporal ? pidsMatching(`temporal server start-dev --ip 127.0.0.1 --port ${address.split(':')[1]} `) : [],
         postgres: postgresDataDir && fs.existsSync(path.join(postgresDataDir, 'postmaster.pid')) ? postgresPids(postgresDataDir) : [],
+        worker: [worker.pid],
       }),
       request(method, urlPath, { key, body, headers = {} }) {
         return fetch(`${baseUrl}${urlPath}`, {

@@ -49,6 +49,17 @@ const environmentShape = z.object({
 
     POLICY_PATH: z.string().min(1).default('policies'),
 
+    // The SDK's default sizes the cache from the heap limit (~2,300 runs at 4 GiB), and each cached
+    // run costs ~0.4 MiB outside the JS heap; an evicted pending action only replays its short
+    // history when a decision arrives, so a bounded cache is the cheaper trade.
+    WORKER_MAX_CACHED_WORKFLOWS: z.coerce
+      .number()
+      .int()
+      .min(0)
+      .max(100_000)
+      .refine((n) => n !== 1, 'must be 0 (no cache) or at least 2')
+      .default(500),
+
     EXECUTORS: z
       .string()
       .transform((text, ctx) => {
@@ -147,6 +158,7 @@ export interface Config {
   /** Payload fields never written to logs (in addition to credentials). */
   redactPayloadFields: string[];
   policyPath: string;
+  worker: { maxCachedWorkflows: number };
   executors: Record<string, { url: string; secrets?: string[] }>;
   reviewWebhook?: { url: string; secrets: string[] };
   /** Signs the final outcome sent to an action's callbackUrl; empty: callbacks are not sent. */
@@ -213,6 +225,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     redactPayloadFields: c.LOG_REDACT_PAYLOAD_FIELDS ?? [],
     policyPath: path.resolve(c.POLICY_PATH),
+    worker: { maxCachedWorkflows: c.WORKER_MAX_CACHED_WORKFLOWS },
     executors: c.EXECUTORS ?? {},
     reviewWebhook: c.REVIEW_WEBHOOK_URL ? { url: c.REVIEW_WEBHOOK_URL, secrets: c.WEBHOOK_SECRETS ?? [] } : undefined,
     callbackSecrets: c.CALLBACK_SECRETS ?? c.WEBHOOK_SECRETS ?? [],

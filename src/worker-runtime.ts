@@ -35,6 +35,8 @@ export interface HoldpointWorkerOptions {
   deps: ActivityDeps;
   /** Tests pass a pre-built bundle so each file bundles once. */
   workflowBundle?: WorkerOptions['workflowBundle'];
+  /** Workflow runs kept in memory between tasks; unset keeps the SDK's heap-sized default. */
+  maxCachedWorkflows?: number;
 }
 
 export function createHoldpointWorker(options: HoldpointWorkerOptions): Promise<Worker> {
@@ -43,6 +45,7 @@ export function createHoldpointWorker(options: HoldpointWorkerOptions): Promise<
     namespace: options.namespace,
     taskQueue: options.taskQueue,
     activities: createActivities(options.deps),
+    ...(options.maxCachedWorkflows === undefined ? {} : { maxCachedWorkflows: options.maxCachedWorkflows }),
     ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
   });
 }
@@ -64,6 +67,7 @@ export async function startWorkerProcess({ config, pool, logger }: WorkerProcess
     connection,
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,
+    maxCachedWorkflows: config.worker.maxCachedWorkflows,
     deps: {
       pool,
       policy: policyEngine(policy),

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { submitAction } from '../actions';
 import type { BenchStack } from '../stack';
 import { elapsedMs, round, summarize, type Summary } from '../stats';
+import type { ProcessMemory } from '../worker-protocol';
 
 export interface PendingFigures {
   target: number;
@@ -11,11 +12,12 @@ export interface PendingFigures {
   submitErrors: number;
   submitSeconds: number;
   pendingInPostgres: number;
-  /** Worker, API and load generator share this process. */
-  processRssMiB: number;
-  processHeapUsedMiB: number;
-  /** Process RSS as the pending count grew. */
-  rssSeries: { submitted: number; rssMiB: number }[];
+  /** The worker process (Holdpoint worker + floor worker): the one the < 1 GiB target is about. */
+  worker: ProcessFigures & { maxCachedWorkflows: number };
+  /** The bench process: API, Temporal client and the load generator. */
+  api: ProcessFigures;
+  /** Both processes' RSS as the pending count grew. */
+  rssSeries: { submitted: number; workerRssMiB: number; apiRssMiB: number }[];
   postgres?: { processes: number; rssMiB: number; rssAnonMiB: number };
   inboxMs: Summary;
   inboxPageSize: number;
@@ -24,7 +26,14 @@ export interface PendingFigures {
   tableBytes: { actions: number; actionEvents: number };
 }
 
+export interface ProcessFigures {
+  rssMiB: number;
+  heapUsedMiB: number;
+}
+
 const MiB = 1024 * 1024;
+
+const inMiB = ({ rss, heapUsed }: ProcessMemory): ProcessFigures => ({ rssMiB: round(rss / MiB, 1), heapUsedMiB: round(heapUsed / MiB, 1) });
 
 function statusField(pid: number, field: string): number {
   const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
@@ -73,7 +82,7 @@ export async function measurePending(stack: BenchStack, count: number, inboxSamp
   let submitted = 0;
   let errors = 0;
   let issued = 0;
-  const rssSeries: { submitted: number; rssMiB: number }[] = [];
+  const rssSeries: PendingFigures['rssSeries'] = [];
   const started = Date.now();
   // A time box keeps --quick under two minutes on a busy machine; the figure reports what was reached.
   const deadline = started + budgetS * 1000;
@@ -83,13 +92,16 @@ export async function measurePending(stack: BenchStack, count: number, inboxSamp
       try {
         await submitAction(stack, 'bench.review');
         submitted += 1;
-        if (submitted % 500 === 0) {
-          const rssMiB = round(process.memoryUsage().rss / MiB, 1);
-          rssSeries.push({ submitted, rssMiB });
-          log(`pending: ${submitted}/${count} submitted (${round(submitted / ((Date.now() - started) / 1000), 1)}/s), process RSS ${rssMiB} MiB`);
-        }
       } catch {
         errors += 1;
+        continue;
+      }
+      if (submitted % 500 === 0) {
+        const at = submitted;
+        const worker = inMiB(await stack.worker.memory());
+        const api = inMiB(process.memoryUsage());
+        rssSeries.push({ submitted: at, workerRssMiB: worker.rssMiB, apiRssMiB: api.rssMiB });
+        log(`pending: ${at}/${count} submitted (${round(at / ((Date.now() - started) / 1000), 1)}/s), worker RSS ${worker.rssMiB} MiB, API RSS ${api.rssMiB} MiB`);
       }
     }
   };
@@ -100,7 +112,8 @@ export async function measurePending(stack: BenchStack, count: number, inboxSamp
   global.gc?.();
 
   const { rows: pendingRows } = await stack.pool.query<{ n: number }>("SELECT count(*)::int AS n FROM actions WHERE status = 'pending_review'");
-  const memory = process.memoryUsage();
+  const worker = inMiB(await stack.worker.memory());
+  const api = inMiB(process.memoryUsage());
   const postgres = postgresMemory(stack.postgresDataDir);
 
   const inbox: number[] = [];
@@ -125,8 +138,8 @@ export async function measurePending(stack: BenchStack, count: number, inboxSamp
     submitErrors: errors,
     submitSeconds,
     pendingInPostgres: pendingRows[0]!.n,
-    processRssMiB: round(memory.rss / MiB, 1),
-    processHeapUsedMiB: round(memory.heapUsed / MiB, 1),
+    worker: { ...worker, maxCachedWorkflows: stack.worker.maxCachedWorkflows },
+    api,
     rssSeries,
     postgres,
     inboxMs: summarize(inbox),

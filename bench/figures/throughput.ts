@@ -17,27 +17,37 @@ export interface ThroughputPoint {
 }
 
 export interface CpuPerAction {
-  /** Worker, API and load generator (one process). */
+  /** Both Node processes, worker + api (what one process measured before the worker had its own). */
   node: number;
+  /** The worker process: Holdpoint worker and floor worker. */
+  worker: number;
+  /** The bench process: API, Temporal client and the load generator. */
+  api: number;
   temporal: number;
   postgres: number;
   total: number;
 }
 
 function cpuSnapshot(stack: BenchStack) {
-  const pids = stack.serverPids();
+  const pids = stack.childPids();
   const usage = process.cpuUsage();
-  return { node: (usage.user + usage.system) / 1e6, temporal: cpuSeconds(pids.temporal), postgres: cpuSeconds(pids.postgres) };
+  return { api: (usage.user + usage.system) / 1e6, worker: cpuSeconds(pids.worker), temporal: cpuSeconds(pids.temporal), postgres: cpuSeconds(pids.postgres) };
 }
 
 function cpuPerAction(before: ReturnType<typeof cpuSnapshot>, after: ReturnType<typeof cpuSnapshot>, completed: number): CpuPerAction {
   const per = (seconds: number) => round((seconds * 1000) / Math.max(1, completed), 2);
-  const result = {
-    node: per(after.node - before.node),
-    temporal: per(cpuDelta(before.temporal, after.temporal)),
-    postgres: per(cpuDelta(before.postgres, after.postgres)),
+  const api = after.api - before.api;
+  const worker = cpuDelta(before.worker, after.worker);
+  const temporal = cpuDelta(before.temporal, after.temporal);
+  const postgres = cpuDelta(before.postgres, after.postgres);
+  return {
+    node: per(api + worker),
+    worker: per(worker),
+    api: per(api),
+    temporal: per(temporal),
+    postgres: per(postgres),
+    total: per(api + worker + temporal + postgres),
   };
-  return { ...result, total: round(result.node + result.temporal + result.postgres, 2) };
 }
 
 /** The floor's own throughput: bare workflows with one no-op activity, same closed loop. */

@@ -1,4 +1,4 @@
-import { recordStep, type ActionProjection, type EvidenceEvent } from '../db/evidence-repository';
+import { recordStep, recordSteps, type ActionProjection, type EvidenceEvent } from '../db/evidence-repository';
 import { canonicalHash } from '../evidence/payload-hash';
 import type { JsonObject } from '../shared/action';
 import type { ActivityDeps } from './deps';
@@ -13,6 +13,11 @@ export function createEvidenceActivities({ pool }: Pick<ActivityDeps, 'pool'>) {
     /** Appends one evidence event and updates the action row; keyed by (action, step). */
     async recordStep({ event, projection }: StepRecord): Promise<void> {
       await recordStep(pool, event, projection);
+    },
+
+    /** Appends several events of one action atomically, in order (a deciding vote and its decision). */
+    async recordSteps(steps: StepRecord[]): Promise<void> {
+      await recordSteps(pool, steps);
     },
 
     /** Records what the agent says it executed; returns the canonical hash of that payload. */

@@ -183,9 +183,17 @@ export async function inTransaction<T>(pool: Pool, work: (client: PoolClient) =>
 
 /** One workflow step: its evidence event and the projection change, atomically. */
 export async function recordStep(pool: Pool, event: EvidenceEvent, projection: ActionProjection = {}): Promise<StoredEvent> {
+  return (await recordSteps(pool, [{ event, projection }]))[0]!;
+}
+
+/** Several steps of one action in one transaction, chained in the order given. */
+export async function recordSteps(pool: Pool, steps: readonly { event: EvidenceEvent; projection?: ActionProjection }[]): Promise<StoredEvent[]> {
   return inTransaction(pool, async (client) => {
-    const stored = await appendEvent(client, event);
-    await updateProjection(client, event.actionId, projection);
+    const stored: StoredEvent[] = [];
+    for (const { event, projection = {} } of steps) {
+      stored.push(await appendEvent(client, event));
+      await updateProjection(client, event.actionId, projection);
+    }
     return stored;
   });
 }

@@ -4,6 +4,7 @@ import {
   ApplicationFailure,
   condition,
   log,
+  patched,
   proxyActivities,
   proxyLocalActivities,
   setCurrentDetails,
@@ -59,7 +60,11 @@ const executors = proxyActivities<HoldpointActivities>({
   },
 });
 
+type StepRecord = Parameters<HoldpointActivities['recordStep']>[0];
+
 const SYSTEM_ACTOR = 'holdpoint';
+/** From this change on, the deciding vote and the decision are stored in one write (one fewer hop for waiting agents). */
+const DECIDING_VOTE_WITH_DECISION = 'deciding-vote-stored-with-decision';
 const DEFAULT_REPORT_WINDOW_MS = 60 * 60 * 1000;
 const OUTCOME_RANK: Record<PolicyOutcome, number> = { allow: 0, require_approval: 1, deny: 2 };
 
@@ -71,6 +76,9 @@ export async function agentActionWorkflow(input: AgentActionInput): Promise<Acti
   let report: ExecutionReport | undefined;
   /** Reviewers whose vote is being processed, so a concurrent second vote is refused. */
   const votesInFlight = new Set<string>();
+  /** Deciding votes, stored by the main flow in the same write as the decision. */
+  const votesToStoreWithDecision: StepRecord[] = [];
+  let decisionStored = false;
   const background: Promise<void>[] = [];
   const now = () => new Date().toISOString(); // workflow time: deterministic on replay
 
@@ -168,7 +176,8 @@ export async function agentActionWorkflow(input: AgentActionInput): Promise<Acti
             DecisionRejection.EditRejectedByPolicy,
           );
         }
-        if (state.status !== 'pending_review') {
+        // Another vote may have decided while the edit was being classified.
+        if (state.status !== 'pending_review' || state.decision) {
           throw ApplicationFailure.nonRetryable(`action is ${state.status}, not pending review`, DecisionRejection.NotPending);
         }
         // Approvals bind to one exact payload: earlier approvals of the old payload no longer count.
@@ -192,7 +201,7 @@ export async function agentActionWorkflow(input: AgentActionInput): Promise<Acti
         state.approvedPayload = review.candidatePayload;
         state.approvedPayloadHash = review.candidatePayloadHash;
       }
-      await evidence.recordStep({
+      const vote: StepRecord = {
         event: {
           actionId,
           eventKey: `vote:${decision.reviewer}`,
@@ -209,7 +218,14 @@ export async function agentActionWorkflow(input: AgentActionInput): Promise<Acti
           },
           occurredAt: at,
         },
-      });
+      };
+      if (state.decision && patched(DECIDING_VOTE_WITH_DECISION)) {
+        // The reviewer hears back once vote and decision are both stored, with the final status.
+        votesToStoreWithDecision.push(vote);
+        await condition(() => decisionStored);
+      } else {
+        await evidence.recordStep(vote);
+      }
       return state;
     } finally {
       votesInFlight.delete(decision.reviewer);
@@ -275,8 +291,7 @@ export async function agentActionWorkflow(input: AgentActionInput): Promise<Acti
 
   const finish = async (status: ActionStatus, decision: FinalDecision) => {
     state.decision = decision;
-    // Stored before it is visible: whoever sees this status through the API finds it in Postgres too.
-    await evidence.recordStep({
+    const decided: StepRecord = {
       event: {
         actionId,
         eventKey: 'decided',
@@ -294,7 +309,11 @@ export async function agentActionWorkflow(input: AgentActionInput): Promise<Acti
         approvedPayload: state.approvedPayload,
         approvedPayloadHash: state.approvedPayloadHash,
       },
-    });
+    };
+    // Stored before it is visible: whoever sees this status through the API finds it in Postgres too.
+    if (votesToStoreWithDecision.length) await evidence.recordSteps([...votesToStoreWithDecision, decided]);
+    else await evidence.recordStep(decided);
+    decisionStored = true;
     setStatus(status);
   };
 
@@ -381,8 +400,9 @@ export async function agentActionWorkflow(input: AgentActionInput): Promise<Acti
     }
 
     review.dueAt = undefined;
-    // The deciding vote is stored before the decision, so the evidence chain reads in causal order.
-    await condition(() => votesInFlight.size === 0);
+    // Votes still being stored go first, so the evidence chain reads in causal order; deciding
+    // votes are stored with the decision (their handlers wait for it).
+    await condition(() => votesInFlight.size === votesToStoreWithDecision.length);
     if (cancellation && !state.decision) {
       await finish('cancelled', { verdict: 'cancelled', by: [cancellation.by], rationale: cancellation.reason, at: now() });
     } else if (state.decision?.verdict === 'approved') {

@@ -52,10 +52,13 @@ export async function recordHistory(name: string, handle: Pick<WorkflowHandle, '
   fs.writeFileSync(path.join(HISTORIES_DIR, `${historySlug(name)}.json`), `${JSON.stringify(historyToJson(history), null, 2)}\n`);
 }
 
+/**
+ * Every stored history, as paths relative to HISTORIES_DIR. Subdirectories keep histories of
+ * older workflow code (recorded before a `patched()` change) so both branches stay replayable.
+ */
 export function storedHistoryFiles(): string[] {
   if (!fs.existsSync(HISTORIES_DIR)) return [];
-  return fs
-    .readdirSync(HISTORIES_DIR)
+  return (fs.readdirSync(HISTORIES_DIR, { recursive: true }) as string[])
     .filter((file) => file.endsWith('.json'))
     .sort();
 }

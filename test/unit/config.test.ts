@@ -28,6 +28,7 @@ describe('loadConfig', () => {
       database: { url: undefined, poolMax: 10 },
       api: { host: '127.0.0.1', port: 8080 },
       policyPath: path.resolve('policies'),
+      worker: { maxCachedWorkflows: 500 },
       executors: {},
       reviewWebhook: undefined,
     });
@@ -46,6 +47,7 @@ describe('loadConfig', () => {
       EXECUTORS: JSON.stringify({ billing: { url: 'https://billing.internal/execute', secrets: [SECRET] } }),
       REVIEW_WEBHOOK_URL: 'https://hooks.example.com/holdpoint',
       WEBHOOK_SECRETS: ` ${SECRET} , ${SECRET}x ,`,
+      WORKER_MAX_CACHED_WORKFLOWS: '0',
     });
     expect(config).toMatchObject({
       env: 'production',
@@ -54,6 +56,7 @@ describe('loadConfig', () => {
       api: { port: 9000 },
       executors: { billing: { url: 'https://billing.internal/execute', secrets: [SECRET] } },
       reviewWebhook: { url: 'https://hooks.example.com/holdpoint', secrets: [SECRET, `${SECRET}x`] },
+      worker: { maxCachedWorkflows: 0 },
     });
   });
 
@@ -67,6 +70,9 @@ describe('loadConfig', () => {
       ['API_PORT', { API_PORT: '70000' }],
       ['DATABASE_URL', { DATABASE_URL: 'mysql://root@localhost/holdpoint' }],
       ['DATABASE_POOL_MAX', { DATABASE_POOL_MAX: '0' }],
+      ['WORKER_MAX_CACHED_WORKFLOWS', { WORKER_MAX_CACHED_WORKFLOWS: '1' }],
+      ['WORKER_MAX_CACHED_WORKFLOWS', { WORKER_MAX_CACHED_WORKFLOWS: '-5' }],
+      ['WORKER_MAX_CACHED_WORKFLOWS', { WORKER_MAX_CACHED_WORKFLOWS: 'lots' }],
       ['TEMPORAL_UI_URL', { TEMPORAL_UI_URL: 'not-a-url' }],
       ['HOLDPOINT_ENV', { HOLDPOINT_ENV: 'staging' }],
       ['LOG_LEVEL', { LOG_LEVEL: 'verbose' }],

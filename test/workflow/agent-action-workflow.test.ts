@@ -125,6 +125,14 @@ describe('review', () => {
     expect(pending.review?.assignees).toEqual(['alice', 'bob', 'carol']);
     const afterVote = await decide(handle, { reviewer: 'alice', verdict: 'approve', rationale: 'customer is right' });
     expect(afterVote.decision?.verdict).toBe('approved');
+    // The deciding vote answers with the settled status: vote and decision are already stored,
+    // in causal order and in one transaction (same recorded_at).
+    expect(afterVote.status).toBe('approved');
+    const stored = await listEvents(db.pool, afterVote.actionId);
+    const vote = stored.find((e) => e.eventKey === 'vote:alice')!;
+    const decided = stored.find((e) => e.eventKey === 'decided')!;
+    expect(decided.seq).toBe(vote.seq + 1);
+    expect(decided.recordedAt).toEqual(vote.recordedAt);
     const final = await handle.result();
     expect(final.status).toBe('executed');
     expect(final.approvedPayloadHash).toBe(canonicalHash({ amount: 700 }));
@@ -198,6 +206,7 @@ describe('review', () => {
     expect(await rejectionType(decide(handle, { reviewer: 'alice', verdict: 'approve' }))).toBe('DuplicateVote');
     const second = await decide(handle, { reviewer: 'bob', verdict: 'approve' });
     expect(second.decision).toMatchObject({ verdict: 'approved', by: ['alice', 'bob'] });
+    expect(second.status).toBe('approved');
     await waitForStatus(handle, 'awaiting_report');
     expect(await rejectionType(decide(handle, { reviewer: 'carol', verdict: 'approve' }))).toBe('NotPending');
     const reported = await handle.executeUpdate(reportExecutionUpdate, { args: [{ payload: { role: 'admin' }, succeeded: true, result: { ok: 1 } }] });

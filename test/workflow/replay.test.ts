@@ -8,9 +8,10 @@
  *
  * A change that fails this test would break workflows already running in production: gate it with
  * `patched('<change-id>')` (and later `deprecatePatch`) instead of re-recording to make it pass.
+ * Before re-recording a path a patch changed, copy its old history into a subdirectory named after
+ * the patch (e.g. before-deciding-vote-batch/), so the unpatched branch stays guarded too.
  * No server is needed: replay runs the workflow code against the recorded events only.
  */
-import path from 'node:path';
 import { bundleWorkflowCode, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { loadStoredHistory, storedHistoryFiles } from '../support/histories';
 
@@ -24,10 +25,12 @@ beforeAll(async () => {
 
 it('has a stored history for each workflow path', () => {
   expect(files.length).toBeGreaterThanOrEqual(10);
+  // Both branches of every patch are guarded: histories recorded before it and after it.
+  expect(files.filter((file) => file.startsWith('before-deciding-vote-batch/')).length).toBeGreaterThan(0);
 });
 
 it.each(files)('replays %s without a determinism error', async (file) => {
-  const workflowId = `replay-${path.basename(file, '.json')}`;
+  const workflowId = `replay-${file.replace(/\.json$/, '').replace(/[\\/]/g, '-')}`;
   const results = Worker.runReplayHistories({ workflowBundle }, [{ workflowId, history: loadStoredHistory(file) }]);
   const outcomes = [];
   for await (const result of results) outcomes.push(result);

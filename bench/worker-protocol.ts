@@ -1,0 +1,22 @@
+/** What the bench's worker process runs against. */
+export interface WorkerProcessSpec {
+  temporalAddress: string;
+  namespace: string;
+  taskQueue: string;
+  floorTaskQueue: string;
+  databaseUrl: string;
+  /** The demo executor target (`target` in the bench policy). */
+  targetUrl: string;
+  maxCachedWorkflows: number;
+}
+
+// In the environment rather than argv, so `ps` does not show the database URL.
+export const WORKER_SPEC_ENV = 'HOLDPOINT_BENCH_WORKER_SPEC';
+
+export interface ProcessMemory {
+  rss: number;
+  heapUsed: number;
+}
+
+export type ToWorkerMessage = { type: 'memory'; id: number };
+export type FromWorkerMessage = { type: 'ready' } | ({ type: 'memory'; id: number } & ProcessMemory);
