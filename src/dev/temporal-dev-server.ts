@@ -32,6 +32,14 @@ const SEARCH_ATTRIBUTE_FLAGS = HOLDPOINT_SEARCH_ATTRIBUTES.flatMap((key) => [
   `${key.name}=${key.type === 'KEYWORD_LIST' ? 'KeywordList' : 'Keyword'}`,
 ]);
 
+// One server process needs no task-queue partitions; with the default four, a task that lands on a
+// partition without a waiting poller is forwarded to the root first, which adds latency to every
+// first workflow task and every activity hand-off.
+const SINGLE_PARTITION_FLAGS = ['matching.numTaskqueueReadPartitions', 'matching.numTaskqueueWritePartitions'].flatMap((key) => [
+  '--dynamic-config-value',
+  `${key}=1`,
+]);
+
 /** Starts `temporal server start-dev` with our search attributes and waits until it answers. */
 export async function startTemporalDevServer(options: DevServerOptions = {}): Promise<RunningDevServer> {
   const cli = findTemporalCli();
@@ -51,7 +59,7 @@ export async function startTemporalDevServer(options: DevServerOptions = {}): Pr
     args.push('--db-filename', options.dbFile);
   }
   if (namespace !== 'default') args.push('--namespace', namespace);
-  args.push(...SEARCH_ATTRIBUTE_FLAGS);
+  args.push(...SEARCH_ATTRIBUTE_FLAGS, ...SINGLE_PARTITION_FLAGS);
 
   const server = new ManagedProcess('temporal', cli, args);
   const output: string[] = [];

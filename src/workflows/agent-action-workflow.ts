@@ -63,8 +63,14 @@ const executors = proxyActivities<HoldpointActivities>({
 type StepRecord = Parameters<HoldpointActivities['recordStep']>[0];
 
 const SYSTEM_ACTOR = 'holdpoint';
-/** From this change on, the deciding vote and the decision are stored in one write (one fewer hop for waiting agents). */
+// Each local activity holds the workflow task (and so every waiting Update) open for one more
+// round trip; steps that follow each other are stored in one write from these changes on.
+/** The deciding vote and the decision. */
 const DECIDING_VOTE_WITH_DECISION = 'deciding-vote-stored-with-decision';
+/** An allowed action's decision and the start of its server-side execution. */
+const ALLOWED_WITH_EXECUTION_START = 'allowed-stored-with-execution-start';
+/** A successful execution and the completion, when no notification is still being sent. */
+const EXECUTED_WITH_COMPLETION = 'executed-stored-with-completion';
 const DEFAULT_REPORT_WINDOW_MS = 60 * 60 * 1000;
 const OUTCOME_RANK: Record<PolicyOutcome, number> = { allow: 0, require_approval: 1, deny: 2 };
 
@@ -79,6 +85,9 @@ export async function agentActionWorkflow(input: AgentActionInput): Promise<Acti
   /** Deciding votes, stored by the main flow in the same write as the decision. */
   const votesToStoreWithDecision: StepRecord[] = [];
   let decisionStored = false;
+  let executionStarted = false;
+  let completionStored = false;
+  let notificationsInFlight = 0;
   const background: Promise<void>[] = [];
   const now = () => new Date().toISOString(); // workflow time: deterministic on replay
 
@@ -113,10 +122,16 @@ export async function agentActionWorkflow(input: AgentActionInput): Promise<Acti
       ...(channels === undefined ? {} : { channels }),
     };
     // Not awaited here: a slow or failing channel must never hold back the review timers.
+    notificationsInFlight += 1;
     background.push(
-      notifications.notifyReviewers({ notification, occurredAt: now() }).catch((err) => {
-        log.warn('notification could not be recorded', { actionId, key, error: String(err) });
-      }),
+      notifications
+        .notifyReviewers({ notification, occurredAt: now() })
+        .catch((err) => {
+          log.warn('notification could not be recorded', { actionId, key, error: String(err) });
+        })
+        .finally(() => {
+          notificationsInFlight -= 1;
+        }),
     );
   };
 
@@ -289,27 +304,29 @@ export async function agentActionWorkflow(input: AgentActionInput): Promise<Acti
   state.payloadHash = admission.payloadHash;
   upsertSearchAttributes([{ key: riskTierAttribute, value: policy.risk }]);
 
+  const decidedStep = (status: ActionStatus, decision: FinalDecision): StepRecord => ({
+    event: {
+      actionId,
+      eventKey: 'decided',
+      type: `action.${status}`,
+      actor: decision.by.join(',') || SYSTEM_ACTOR,
+      data: { verdict: decision.verdict, by: decision.by, rationale: decision.rationale ?? null, reasonCode: decision.reasonCode ?? null },
+      occurredAt: decision.at,
+    },
+    projection: {
+      status,
+      decidedBy: decision.by,
+      decidedAt: decision.at,
+      rationale: decision.rationale,
+      reasonCode: decision.reasonCode,
+      approvedPayload: state.approvedPayload,
+      approvedPayloadHash: state.approvedPayloadHash,
+    },
+  });
+
   const finish = async (status: ActionStatus, decision: FinalDecision) => {
     state.decision = decision;
-    const decided: StepRecord = {
-      event: {
-        actionId,
-        eventKey: 'decided',
-        type: `action.${status}`,
-        actor: decision.by.join(',') || SYSTEM_ACTOR,
-        data: { verdict: decision.verdict, by: decision.by, rationale: decision.rationale ?? null, reasonCode: decision.reasonCode ?? null },
-        occurredAt: decision.at,
-      },
-      projection: {
-        status,
-        decidedBy: decision.by,
-        decidedAt: decision.at,
-        rationale: decision.rationale,
-        reasonCode: decision.reasonCode,
-        approvedPayload: state.approvedPayload,
-        approvedPayloadHash: state.approvedPayloadHash,
-      },
-    };
+    const decided = decidedStep(status, decision);
     // Stored before it is visible: whoever sees this status through the API finds it in Postgres too.
     if (votesToStoreWithDecision.length) await evidence.recordSteps([...votesToStoreWithDecision, decided]);
     else await evidence.recordStep(decided);
@@ -324,7 +341,17 @@ export async function agentActionWorkflow(input: AgentActionInput): Promise<Acti
   } else if (policy.outcome === 'allow') {
     state.approvedPayload = request.payload;
     state.approvedPayloadHash = admission.payloadHash;
-    await finish('allowed', { verdict: 'allowed', by: ['policy'], rationale: policy.reason, at: now() });
+    const decision: FinalDecision = { verdict: 'allowed', by: ['policy'], rationale: policy.reason, at: now() };
+    const executor = policy.execution.mode === 'server' ? policy.execution.executor : undefined;
+    if (executor && patched(ALLOWED_WITH_EXECUTION_START)) {
+      state.decision = decision;
+      state.execution = { mode: 'server', executor };
+      await evidence.recordSteps([decidedStep('allowed', decision), executionStartStep(executor)]);
+      executionStarted = true;
+      setStatus('executing');
+    } else {
+      await finish('allowed', decision);
+    }
   } else {
     await awaitReview();
   }
@@ -333,14 +360,32 @@ export async function agentActionWorkflow(input: AgentActionInput): Promise<Acti
 
   // Notifications first, so `action.completed` is the last link of the evidence chain.
   await Promise.all(background);
-  await evidence.recordStep({
-    event: { actionId, eventKey: 'completed', type: 'action.completed', actor: SYSTEM_ACTOR, data: { status: state.status }, occurredAt: now() },
-    projection: { status: state.status, completedAt: now() },
-  });
+  if (!completionStored) await evidence.recordStep(completionStep(state.status));
   await condition(allHandlersFinished);
   return state;
 
   // ---- steps ----------------------------------------------------------------------------------
+
+  function completionStep(status: ActionStatus): StepRecord {
+    return {
+      event: { actionId, eventKey: 'completed', type: 'action.completed', actor: SYSTEM_ACTOR, data: { status }, occurredAt: now() },
+      projection: { status, completedAt: now() },
+    };
+  }
+
+  function executionStartStep(executor: string): StepRecord {
+    return {
+      event: {
+        actionId,
+        eventKey: 'executing',
+        type: 'execution.started',
+        actor: SYSTEM_ACTOR,
+        data: { executor, approvedPayloadHash: state.approvedPayloadHash! },
+        occurredAt: now(),
+      },
+      projection: { status: 'executing' },
+    };
+  }
 
   async function awaitReview(): Promise<void> {
     const plan = policy.review!;
@@ -433,13 +478,17 @@ export async function agentActionWorkflow(input: AgentActionInput): Promise<Acti
     const plan = policy.execution;
     const payload = state.approvedPayload!;
     if (plan.mode === 'server' && plan.executor) {
-      state.execution = { mode: 'server', executor: plan.executor };
-      await advance('executing', 'executing', 'execution.started', { executor: plan.executor, approvedPayloadHash: state.approvedPayloadHash! });
+      if (!executionStarted) {
+        state.execution = { mode: 'server', executor: plan.executor };
+        await evidence.recordStep(executionStartStep(plan.executor));
+        setStatus('executing');
+      }
+      const execution = state.execution!;
       try {
         const outcome = await executors.executeAction({ actionId, actionType: request.action.type, payload, executor: plan.executor });
-        state.execution.result = outcome.result;
-        state.execution.executedPayloadHash = state.approvedPayloadHash;
-        await evidence.recordStep({
+        execution.result = outcome.result;
+        execution.executedPayloadHash = state.approvedPayloadHash;
+        const executed: StepRecord = {
           event: {
             actionId,
             eventKey: 'executed',
@@ -449,11 +498,18 @@ export async function agentActionWorkflow(input: AgentActionInput): Promise<Acti
             occurredAt: now(),
           },
           projection: { status: 'executed', executedPayloadHash: state.approvedPayloadHash, executionResult: outcome.result },
-        });
+        };
+        // With nothing left to notify, `action.completed` may follow in the same write and stay the last link.
+        if (notificationsInFlight === 0 && patched(EXECUTED_WITH_COMPLETION)) {
+          await evidence.recordSteps([executed, completionStep('executed')]);
+          completionStored = true;
+        } else {
+          await evidence.recordStep(executed);
+        }
         setStatus('executed');
       } catch (err) {
         const message = err instanceof ActivityFailure && err.cause ? err.cause.message : String(err);
-        state.execution.error = message;
+        execution.error = message;
         await evidence.recordStep({
           event: { actionId, eventKey: 'execution-failed', type: 'execution.failed', actor: plan.executor, data: { error: message }, occurredAt: now() },
           projection: { status: 'execution_failed', executionResult: { error: message } },

@@ -103,6 +103,9 @@ describe('auto paths', () => {
       'execution.succeeded',
       'action.completed',
     ]);
+    // Steps that follow each other share a write (one local activity each): 3 transactions, not 5.
+    const { rows } = await db.pool.query('SELECT count(DISTINCT recorded_at)::int AS writes FROM action_events WHERE action_id = $1', [final.actionId]);
+    expect(rows[0].writes).toBe(3);
     expect(await actionRow(final.actionId)).toMatchObject({ status: 'executed', risk: 'low', matched_rules: ['ping-allowed'] });
     await recordHistory('auto-allow', handle);
   });

@@ -26,7 +26,9 @@ beforeAll(async () => {
 it('has a stored history for each workflow path', () => {
   expect(files.length).toBeGreaterThanOrEqual(10);
   // Both branches of every patch are guarded: histories recorded before it and after it.
-  expect(files.filter((file) => file.startsWith('before-deciding-vote-batch/')).length).toBeGreaterThan(0);
+  for (const before of ['before-deciding-vote-batch/', 'before-steps-stored-together/']) {
+    expect(files.filter((file) => file.startsWith(before)).length).toBeGreaterThan(0);
+  }
 });
 
 it.each(files)('replays %s without a determinism error', async (file) => {
