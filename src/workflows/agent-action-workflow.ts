@@ -84,8 +84,6 @@ export async function agentActionWorkflow(input: AgentActionInput): Promise<Acti
   const votesInFlight = new Set<string>();
   /** Deciding votes, stored by the main flow in the same write as the decision. */
   const votesToStoreWithDecision: StepRecord[] = [];
-  let decisionStored = false;
-  let executionStarted = false;
   let completionStored = false;
   let notificationsInFlight = 0;
   const background: Promise<void>[] = [];
@@ -237,7 +235,8 @@ export async function agentActionWorkflow(input: AgentActionInput): Promise<Acti
       if (state.decision && patched(DECIDING_VOTE_WITH_DECISION)) {
         // The reviewer hears back once vote and decision are both stored, with the final status.
         votesToStoreWithDecision.push(vote);
-        await condition(() => decisionStored);
+        // Statuses become visible only once stored (see finish).
+        await condition(() => hasReached(state.status, 'decided'));
       } else {
         await evidence.recordStep(vote);
       }
@@ -330,7 +329,6 @@ export async function agentActionWorkflow(input: AgentActionInput): Promise<Acti
     // Stored before it is visible: whoever sees this status through the API finds it in Postgres too.
     if (votesToStoreWithDecision.length) await evidence.recordSteps([...votesToStoreWithDecision, decided]);
     else await evidence.recordStep(decided);
-    decisionStored = true;
     setStatus(status);
   };
 
@@ -347,7 +345,6 @@ export async function agentActionWorkflow(input: AgentActionInput): Promise<Acti
       state.decision = decision;
       state.execution = { mode: 'server', executor };
       await evidence.recordSteps([decidedStep('allowed', decision), executionStartStep(executor)]);
-      executionStarted = true;
       setStatus('executing');
     } else {
       await finish('allowed', decision);
@@ -478,7 +475,8 @@ export async function agentActionWorkflow(input: AgentActionInput): Promise<Acti
     const plan = policy.execution;
     const payload = state.approvedPayload!;
     if (plan.mode === 'server' && plan.executor) {
-      if (!executionStarted) {
+      // Already started when the allowed decision was stored with the execution start.
+      if (!state.execution) {
         state.execution = { mode: 'server', executor: plan.executor };
         await evidence.recordStep(executionStartStep(plan.executor));
         setStatus('executing');
