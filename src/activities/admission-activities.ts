@@ -3,6 +3,7 @@ import { appendEvent, inTransaction, insertAction, updateProjection } from '../d
 import { canonicalHash } from '../evidence/payload-hash';
 import type { JsonObject } from '../shared/action';
 import type { AgentActionInput } from '../shared/action-state';
+import { decidedStep, executionStartStep, policyAllowed } from '../shared/evidence-steps';
 import type { PolicyDecision } from '../shared/policy';
 import { recordShadowComparison, shadowCompare } from '../policy-shadow/shadow-repository';
 import type { ActivityDeps } from './deps';
@@ -10,6 +11,14 @@ import type { ActivityDeps } from './deps';
 export interface Admission {
   decision: PolicyDecision;
   payloadHash: string;
+  /** True when an allow with a server-side executor was stored as allowed and executing, too. */
+  autoAllowStored?: boolean;
+}
+
+/** The executor an auto-allowed action starts right away, when admission is asked to store that. */
+function autoAllowExecutor(decision: PolicyDecision, storeAutoAllow: boolean | undefined): string | undefined {
+  if (!storeAutoAllow || decision.outcome !== 'allow' || decision.execution.mode !== 'server') return undefined;
+  return decision.execution.executor;
 }
 
 async function recordedClassification(pool: Pool, actionId: string): Promise<Admission | undefined> {
@@ -26,9 +35,10 @@ export function createAdmissionActivities({ pool, policy, shadowPolicy, logger }
      * Stores the request and classifies it by policy, in one round trip. A retry returns the
      * classification already recorded, so a policy reload between attempts cannot change it.
      */
-    async admitAction(input: AgentActionInput & { runId: string; occurredAt: string }): Promise<Admission> {
+    async admitAction(input: AgentActionInput & { runId: string; occurredAt: string; storeAutoAllow?: boolean }): Promise<Admission> {
       const previous = await recordedClassification(pool, input.actionId);
-      if (previous) return previous;
+      // Everything below commits at once: a stored classification means its auto-allow was stored too.
+      if (previous) return autoAllowExecutor(previous.decision, input.storeAutoAllow) ? { ...previous, autoAllowStored: true } : previous;
       const payloadHash = canonicalHash(input.request.payload);
       const decision = policy.evaluate(input.request);
       // Shadow mode runs inside this activity, so the workflow's commands are the same with or without it.
@@ -59,8 +69,20 @@ export function createAdmissionActivities({ pool, policy, shadowPolicy, logger }
           reason: decision.reason,
           policyVersion: decision.policyVersion,
         });
+        const executor = autoAllowExecutor(decision, input.storeAutoAllow);
+        if (executor) {
+          // The same events the workflow would store next, one local activity earlier.
+          const approved = { payload: input.request.payload, payloadHash };
+          for (const step of [
+            decidedStep(input.actionId, 'allowed', policyAllowed(decision.reason, input.occurredAt), approved),
+            executionStartStep(input.actionId, executor, payloadHash, input.occurredAt),
+          ]) {
+            await appendEvent(client, step.event);
+            await updateProjection(client, input.actionId, step.projection ?? {});
+          }
+        }
         if (shadow) await recordShadowComparison(client, input.actionId, shadow, logger);
-        return { decision, payloadHash };
+        return executor ? { decision, payloadHash, autoAllowStored: true } : { decision, payloadHash };
       });
     },
 

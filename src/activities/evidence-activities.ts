@@ -1,12 +1,10 @@
-import { recordStep, recordSteps, type ActionProjection, type EvidenceEvent } from '../db/evidence-repository';
+import { recordStep, recordSteps } from '../db/evidence-repository';
 import { canonicalHash } from '../evidence/payload-hash';
 import type { JsonObject } from '../shared/action';
+import type { StepRecord } from '../shared/evidence-steps';
 import type { ActivityDeps } from './deps';
 
-export interface StepRecord {
-  event: EvidenceEvent;
-  projection?: ActionProjection;
-}
+export type { StepRecord } from '../shared/evidence-steps';
 
 export function createEvidenceActivities({ pool }: Pick<ActivityDeps, 'pool'>) {
   return {

@@ -1,45 +1,14 @@
 import type { Pool, PoolClient } from 'pg';
-import type { ActionRequest, JsonObject, JsonValue } from '../shared/action';
-import type { ActionStatus } from '../shared/action-state';
+import type { ActionRequest, JsonObject } from '../shared/action';
+import type { ActionProjection, EvidenceEvent } from '../shared/evidence-steps';
 import { canonicalHash } from '../evidence/payload-hash';
 
-export interface EvidenceEvent {
-  actionId: string;
-  /** The workflow step this event records; the same step is stored once however often it is retried. */
-  eventKey: string;
-  type: string;
-  actor?: string;
-  data: JsonObject;
-  occurredAt: string;
-}
+export type { ActionProjection, EvidenceEvent } from '../shared/evidence-steps';
 
 export interface StoredEvent extends EvidenceEvent {
   seq: number;
   prevHash: string | null;
   hash: string;
-}
-
-/** Columns of `actions` a step may set (camelCase here, snake_case in SQL). */
-export interface ActionProjection {
-  runId?: string;
-  status?: ActionStatus;
-  outcome?: string;
-  risk?: string;
-  matchedRules?: string[];
-  reason?: string;
-  policyVersion?: string;
-  reviewGroups?: string[];
-  assignees?: string[];
-  reviewDueAt?: string | null;
-  decidedBy?: string[];
-  decidedAt?: string;
-  rationale?: string;
-  reasonCode?: string;
-  approvedPayload?: JsonObject;
-  approvedPayloadHash?: string;
-  executedPayloadHash?: string;
-  executionResult?: JsonValue;
-  completedAt?: string;
 }
 
 const PROJECTION_COLUMNS: Record<keyof ActionProjection, { column: string; json?: boolean }> = {

@@ -32,13 +32,19 @@ const SEARCH_ATTRIBUTE_FLAGS = HOLDPOINT_SEARCH_ATTRIBUTES.flatMap((key) => [
   `${key.name}=${key.type === 'KEYWORD_LIST' ? 'KeywordList' : 'Keyword'}`,
 ]);
 
-// One server process needs no task-queue partitions; with the default four, a task that lands on a
-// partition without a waiting poller is forwarded to the root first, which adds latency to every
-// first workflow task and every activity hand-off.
-const SINGLE_PARTITION_FLAGS = ['matching.numTaskqueueReadPartitions', 'matching.numTaskqueueWritePartitions'].flatMap((key) => [
-  '--dynamic-config-value',
-  `${key}=1`,
-]);
+// These settings remove waits that every hand-off (a workflow or activity task becoming pollable)
+// paid on an otherwise idle server:
+// - one server process needs no task-queue partitions; with the default four, a task that lands on a
+//   partition without a waiting poller is forwarded to the root first;
+// - the dev server runs one history shard, whose transfer-queue reader defaults to 20 reads a second,
+//   so each new task waited for the next read (~40 ms). Under load the reader still batches.
+// deploy/temporal-dynamicconfig.yaml gives docker-compose's Temporal the same values.
+export const DEV_SERVER_DYNAMIC_CONFIG: Readonly<Record<string, number>> = {
+  'matching.numTaskqueueReadPartitions': 1,
+  'matching.numTaskqueueWritePartitions': 1,
+  'history.transferProcessorMaxPollRPS': 1000,
+};
+const DYNAMIC_CONFIG_FLAGS = Object.entries(DEV_SERVER_DYNAMIC_CONFIG).flatMap(([key, value]) => ['--dynamic-config-value', `${key}=${value}`]);
 
 /** Starts `temporal server start-dev` with our search attributes and waits until it answers. */
 export async function startTemporalDevServer(options: DevServerOptions = {}): Promise<RunningDevServer> {
@@ -59,7 +65,7 @@ export async function startTemporalDevServer(options: DevServerOptions = {}): Pr
     args.push('--db-filename', options.dbFile);
   }
   if (namespace !== 'default') args.push('--namespace', namespace);
-  args.push(...SEARCH_ATTRIBUTE_FLAGS, ...SINGLE_PARTITION_FLAGS);
+  args.push(...SEARCH_ATTRIBUTE_FLAGS, ...DYNAMIC_CONFIG_FLAGS);
 
   const server = new ManagedProcess('temporal', cli, args);
   const output: string[] = [];

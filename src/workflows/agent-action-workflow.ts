@@ -19,6 +19,13 @@ import type { ActionState, ActionStatus, AgentActionInput, FinalDecision, Review
 import { hasReached, isTerminal } from '../shared/action-state';
 import { canonicalJson } from '../shared/canonical-json';
 import {
+  SYSTEM_ACTOR,
+  decidedStep as decisionStep,
+  executionStartStep as executionStart,
+  policyAllowed,
+  type StepRecord,
+} from '../shared/evidence-steps';
+import {
   awaitOutcomeUpdate,
   cancelSignal,
   DecisionRejection,
@@ -60,15 +67,16 @@ const executors = proxyActivities<HoldpointActivities>({
   },
 });
 
-type StepRecord = Parameters<HoldpointActivities['recordStep']>[0];
-
-const SYSTEM_ACTOR = 'holdpoint';
 // Each local activity holds the workflow task (and so every waiting Update) open for one more
 // round trip; steps that follow each other are stored in one write from these changes on.
 /** The deciding vote and the decision. */
 const DECIDING_VOTE_WITH_DECISION = 'deciding-vote-stored-with-decision';
 /** An allowed action's decision and the start of its server-side execution. */
 const ALLOWED_WITH_EXECUTION_START = 'allowed-stored-with-execution-start';
+/** An auto-allowed action's decision and execution start, stored by admission itself. */
+const AUTO_ALLOW_WITH_ADMISSION = 'auto-allow-stored-with-admission';
+/** An approved action's deciding vote, its decision and the start of its server-side execution. */
+const APPROVED_WITH_EXECUTION_START = 'approved-stored-with-execution-start';
 /** A successful execution and the completion, when no notification is still being sent. */
 const EXECUTED_WITH_COMPLETION = 'executed-stored-with-completion';
 const DEFAULT_REPORT_WINDOW_MS = 60 * 60 * 1000;
@@ -297,49 +305,51 @@ export async function agentActionWorkflow(input: AgentActionInput): Promise<Acti
 
   // ---- the action's life --------------------------------------------------------------------
 
-  const admission = await evidence.admitAction({ ...input, runId: workflowInfo().runId, occurredAt: now() });
+  const storeAutoAllow = patched(AUTO_ALLOW_WITH_ADMISSION);
+  const admittedAt = now();
+  const admission = await evidence.admitAction({
+    ...input,
+    runId: workflowInfo().runId,
+    occurredAt: admittedAt,
+    ...(storeAutoAllow ? { storeAutoAllow } : {}),
+  });
   const policy = admission.decision;
   state.policy = policy;
   state.payloadHash = admission.payloadHash;
   upsertSearchAttributes([{ key: riskTierAttribute, value: policy.risk }]);
 
-  const decidedStep = (status: ActionStatus, decision: FinalDecision): StepRecord => ({
-    event: {
-      actionId,
-      eventKey: 'decided',
-      type: `action.${status}`,
-      actor: decision.by.join(',') || SYSTEM_ACTOR,
-      data: { verdict: decision.verdict, by: decision.by, rationale: decision.rationale ?? null, reasonCode: decision.reasonCode ?? null },
-      occurredAt: decision.at,
-    },
-    projection: {
-      status,
-      decidedBy: decision.by,
-      decidedAt: decision.at,
-      rationale: decision.rationale,
-      reasonCode: decision.reasonCode,
-      approvedPayload: state.approvedPayload,
-      approvedPayloadHash: state.approvedPayloadHash,
-    },
-  });
+  const decidedStep = (status: ActionStatus, decision: FinalDecision): StepRecord =>
+    decisionStep(actionId, status, decision, { payload: state.approvedPayload, payloadHash: state.approvedPayloadHash });
 
   const finish = async (status: ActionStatus, decision: FinalDecision) => {
     state.decision = decision;
-    const decided = decidedStep(status, decision);
+    const steps = [...votesToStoreWithDecision, decidedStep(status, decision)];
+    const executor = status === 'approved' && policy.execution.mode === 'server' ? policy.execution.executor : undefined;
+    if (executor && patched(APPROVED_WITH_EXECUTION_START)) {
+      state.execution = { mode: 'server', executor };
+      steps.push(executionStartStep(executor));
+    }
     // Stored before it is visible: whoever sees this status through the API finds it in Postgres too.
-    if (votesToStoreWithDecision.length) await evidence.recordSteps([...votesToStoreWithDecision, decided]);
-    else await evidence.recordStep(decided);
-    setStatus(status);
+    if (steps.length > 1) await evidence.recordSteps(steps);
+    else await evidence.recordStep(steps[0]!);
+    setStatus(state.execution ? 'executing' : status);
   };
 
-  if (cancellation) {
+  if (admission.autoAllowStored && policy.execution.mode === 'server' && policy.execution.executor) {
+    // Stored by admission in the same write; a cancel that raced it came too late.
+    state.approvedPayload = request.payload;
+    state.approvedPayloadHash = admission.payloadHash;
+    state.decision = policyAllowed(policy.reason, admittedAt);
+    state.execution = { mode: 'server', executor: policy.execution.executor };
+    setStatus('executing');
+  } else if (cancellation) {
     await finish('cancelled', { verdict: 'cancelled', by: [cancellation.by], rationale: cancellation.reason, at: now() });
   } else if (policy.outcome === 'deny') {
     await finish('auto_denied', { verdict: 'auto_denied', by: ['policy'], rationale: policy.reason, at: now() });
   } else if (policy.outcome === 'allow') {
     state.approvedPayload = request.payload;
     state.approvedPayloadHash = admission.payloadHash;
-    const decision: FinalDecision = { verdict: 'allowed', by: ['policy'], rationale: policy.reason, at: now() };
+    const decision = policyAllowed(policy.reason, now());
     const executor = policy.execution.mode === 'server' ? policy.execution.executor : undefined;
     if (executor && patched(ALLOWED_WITH_EXECUTION_START)) {
       state.decision = decision;
@@ -371,17 +381,7 @@ export async function agentActionWorkflow(input: AgentActionInput): Promise<Acti
   }
 
   function executionStartStep(executor: string): StepRecord {
-    return {
-      event: {
-        actionId,
-        eventKey: 'executing',
-        type: 'execution.started',
-        actor: SYSTEM_ACTOR,
-        data: { executor, approvedPayloadHash: state.approvedPayloadHash! },
-        occurredAt: now(),
-      },
-      projection: { status: 'executing' },
-    };
+    return executionStart(actionId, executor, state.approvedPayloadHash!, now());
   }
 
   async function awaitReview(): Promise<void> {
@@ -475,7 +475,7 @@ export async function agentActionWorkflow(input: AgentActionInput): Promise<Acti
     const plan = policy.execution;
     const payload = state.approvedPayload!;
     if (plan.mode === 'server' && plan.executor) {
-      // Already started when the allowed decision was stored with the execution start.
+      // Already started when the decision was stored with the execution start.
       if (!state.execution) {
         state.execution = { mode: 'server', executor: plan.executor };
         await evidence.recordStep(executionStartStep(plan.executor));

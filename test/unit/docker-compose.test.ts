@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
 import { CONFIG_VARIABLES, loadConfig } from '../../src/config';
+import { DEV_SERVER_DYNAMIC_CONFIG } from '../../src/dev/temporal-dev-server';
 
 // docker compose can't run in CI here, so the production topology is checked statically: the
 // holdpoint services must configure themselves only through src/config.ts and pass its
@@ -119,6 +120,17 @@ describe('docker-compose.yml', () => {
     const config = loadConfig(environmentOf('holdpoint-api'));
     expect(config.api.host).toBe('0.0.0.0');
     expect(publishedContainerPorts('holdpoint-api')).toContain(config.api.port);
+  });
+
+  it('gives Temporal the dynamic config the embedded dev server runs with', () => {
+    const target = `/etc/temporal/${environmentOf('temporal').DYNAMIC_CONFIG_FILE_PATH}`;
+    const mount = (service('temporal').volumes ?? [])
+      .map((volume) => (typeof volume === 'string' ? volume.split(':') : [volume.source, volume.target]))
+      .find(([, inContainer]) => inContainer === target);
+    expect(mount).toBeDefined();
+    const file = parse(read(mount![0]!)) as Record<string, { value: unknown; constraints?: unknown }[]>;
+    const values = Object.fromEntries(Object.entries(file).map(([key, entries]) => [key, entries[0]?.value]));
+    expect(values).toEqual(DEV_SERVER_DYNAMIC_CONFIG);
   });
 
   it("keeps Holdpoint's database separate from Temporal's and creates it at init", () => {

@@ -103,9 +103,13 @@ describe('auto paths', () => {
       'execution.succeeded',
       'action.completed',
     ]);
-    // Steps that follow each other share a write (one local activity each): 3 transactions, not 5.
+    // Steps that follow each other share a write: admission stores request, classification, the
+    // allow and the execution start; the second write the outcome and completion. 2 transactions, not 5.
     const { rows } = await db.pool.query('SELECT count(DISTINCT recorded_at)::int AS writes FROM action_events WHERE action_id = $1', [final.actionId]);
-    expect(rows[0].writes).toBe(3);
+    expect(rows[0].writes).toBe(2);
+    // Admission wrote the decision the workflow reports, to the millisecond.
+    const stored = await listEvents(db.pool, final.actionId);
+    expect(stored.find((e) => e.eventKey === 'decided')!.occurredAt).toBe(final.decision!.at);
     expect(await actionRow(final.actionId)).toMatchObject({ status: 'executed', risk: 'low', matched_rules: ['ping-allowed'] });
     await recordHistory('auto-allow', handle);
   });
@@ -128,14 +132,16 @@ describe('review', () => {
     expect(pending.review?.assignees).toEqual(['alice', 'bob', 'carol']);
     const afterVote = await decide(handle, { reviewer: 'alice', verdict: 'approve', rationale: 'customer is right' });
     expect(afterVote.decision?.verdict).toBe('approved');
-    // The deciding vote answers with the settled status: vote and decision are already stored,
-    // in causal order and in one transaction (same recorded_at).
-    expect(afterVote.status).toBe('approved');
+    // The deciding vote answers with the settled status: vote, decision and the start of the
+    // server-side execution are already stored, in causal order and in one transaction (same recorded_at).
+    expect(afterVote.status).toBe('executing');
     const stored = await listEvents(db.pool, afterVote.actionId);
     const vote = stored.find((e) => e.eventKey === 'vote:alice')!;
     const decided = stored.find((e) => e.eventKey === 'decided')!;
-    expect(decided.seq).toBe(vote.seq + 1);
+    const started = stored.find((e) => e.eventKey === 'executing')!;
+    expect([decided.seq, started.seq]).toEqual([vote.seq + 1, vote.seq + 2]);
     expect(decided.recordedAt).toEqual(vote.recordedAt);
+    expect(started.recordedAt).toEqual(vote.recordedAt);
     const final = await handle.result();
     expect(final.status).toBe('executed');
     expect(final.approvedPayloadHash).toBe(canonicalHash({ amount: 700 }));

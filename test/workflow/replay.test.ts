@@ -26,7 +26,7 @@ beforeAll(async () => {
 it('has a stored history for each workflow path', () => {
   expect(files.length).toBeGreaterThanOrEqual(10);
   // Both branches of every patch are guarded: histories recorded before it and after it.
-  for (const before of ['before-deciding-vote-batch/', 'before-steps-stored-together/']) {
+  for (const before of ['before-deciding-vote-batch/', 'before-steps-stored-together/', 'before-admission-and-approval-writes/']) {
     expect(files.filter((file) => file.startsWith(before)).length).toBeGreaterThan(0);
   }
 });

@@ -8,6 +8,8 @@ export interface ActionAccessRow {
   assignees: string[];
   review_groups: string[];
   decided_by: string[];
+  /** Stored before the workflow shows it, so never behind the workflow's own status. */
+  status: string;
 }
 
 /**
@@ -46,7 +48,7 @@ export function readableBy(principal: Principal, params: unknown[]): string {
 /** Loads the access row, answering 404 both for unknown ids and for ids the caller may not see. */
 export async function requireReadable(pool: Pool, principal: Principal, actionId: string): Promise<ActionAccessRow> {
   const { rows } = await pool.query<ActionAccessRow>(
-    'SELECT id, agent_id, assignees, review_groups, decided_by FROM actions WHERE id = $1',
+    'SELECT id, agent_id, assignees, review_groups, decided_by, status FROM actions WHERE id = $1',
     [actionId],
   );
   const row = rows[0];

@@ -1,10 +1,17 @@
-import { WithStartWorkflowOperation, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
+import {
+  QueryRejectedError,
+  WithStartWorkflowOperation,
+  WorkflowClient,
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowNotFoundError,
+  type Client,
+} from '@temporalio/client';
 import { randomUUID } from 'node:crypto';
 import type { Pool } from 'pg';
 import type { Principal } from '../../auth/principal';
 import { canonicalHash } from '../../evidence/payload-hash';
 import type { ActionRequest } from '../../shared/action';
-import { actionWorkflowId, hasReached, type ActionState, type AgentActionInput } from '../../shared/action-state';
+import { actionWorkflowId, hasReached, type ActionState, type ActionStatus, type AgentActionInput } from '../../shared/action-state';
 import {
   awaitOutcomeUpdate,
   cancelSignal,
@@ -45,7 +52,16 @@ function summary(request: ActionRequest): string {
 }
 
 export class ActionService {
-  constructor(private readonly options: ActionServiceOptions) {}
+  /**
+   * Queries only open runs: a query on a closed run makes a worker replay its whole history, while
+   * the run's result (the final state) is one read from the server.
+   */
+  private readonly openRuns: WorkflowClient;
+
+  constructor(private readonly options: ActionServiceOptions) {
+    const { connection, namespace, dataConverter } = options.client.options;
+    this.openRuns = new WorkflowClient({ connection, namespace, dataConverter, queryRejectCondition: 'NOT_OPEN' });
+  }
 
   /**
    * One workflow per (agent, idempotency key). A retry with the same body returns the same action;
@@ -105,11 +121,16 @@ export class ActionService {
    * polled), or with the current state when `timeoutMs` passes first.
    */
   async wait(principal: Principal | undefined, actionId: string, until: OutcomeMilestone, timeoutMs: number): Promise<WaitResult> {
-    if (principal) await requireReadable(this.options.pool, principal, actionId);
+    const row = principal ? await requireReadable(this.options.pool, principal, actionId) : undefined;
     const handle = this.options.client.workflow.getHandle(actionId);
-    // A query first: an Update on an action that already got there would only add history events.
-    const current = await this.liveState(actionId);
-    if (hasReached(current.status, until) || timeoutMs <= 0) return { state: current, reached: hasReached(current.status, until) };
+    // The workflow shows a status only once it is stored, so a stored status short of the milestone
+    // means the workflow is short of it too: go straight to the Update.
+    const storedShort = row !== undefined && !hasReached(row.status as ActionStatus, until);
+    if (!storedShort || timeoutMs <= 0) {
+      // A query first: an Update on an action that already got there would only add history events.
+      const current = await this.liveState(actionId);
+      if (hasReached(current.status, until) || timeoutMs <= 0) return { state: current, reached: hasReached(current.status, until) };
+    }
     // Aborting on timeout matters: an abandoned Update call would keep long-polling Temporal.
     const abort = new AbortController();
     const timer = setTimeout(() => abort.abort(), timeoutMs);
@@ -168,14 +189,26 @@ export class ActionService {
     return state;
   }
 
-  /** Live state from the workflow (authoritative while it runs; replayed once it has closed). */
+  /** Live state from the workflow while it runs; once it has closed, the final state it returned. */
   async liveState(actionId: string): Promise<ActionState> {
     try {
-      return await this.options.client.workflow.getHandle(actionId).query(stateQuery);
+      return await this.openRuns.getHandle(actionId).query(stateQuery);
     } catch (err) {
       if (err instanceof WorkflowNotFoundError) throw new HttpProblem(404, 'not-found', 'Not found', `no action ${actionId}`);
-      throw err;
+      if (!(err instanceof QueryRejectedError)) throw err;
     }
+    return this.finalState(actionId);
+  }
+
+  private async finalState(actionId: string): Promise<ActionState> {
+    const handle = this.options.client.workflow.getHandle(actionId);
+    try {
+      const result = (await handle.result()) as ActionState | undefined;
+      if (result && typeof result.status === 'string') return result;
+    } catch {
+      // Terminated, timed out or failed by an operator: it returned nothing, so replay it for its state.
+    }
+    return handle.query(stateQuery);
   }
 
   private assertSameRequest(storedHash: string, requestHash: string, idempotencyKey: string) {
