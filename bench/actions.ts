@@ -23,10 +23,10 @@ export function actionBody(type: BenchActionType) {
   };
 }
 
-/** POST /v1/actions; `wait` seconds hold the response until the action is decided. */
-export async function submitAction(stack: BenchStack, type: BenchActionType, wait?: number): Promise<Submitted> {
+/** POST /v1/actions; `wait` seconds hold the response until the action is decided (or `until`). */
+export async function submitAction(stack: BenchStack, type: BenchActionType, wait?: number, until?: 'decided' | 'completed'): Promise<Submitted> {
   const started = process.hrtime.bigint();
-  const response = await stack.request('POST', `/v1/actions${wait ? `?wait=${wait}` : ''}`, {
+  const response = await stack.request('POST', `/v1/actions${wait ? `?wait=${wait}${until ? `&until=${until}` : ''}` : ''}`, {
     key: stack.keys.agent,
     body: actionBody(type),
     headers: { 'idempotency-key': randomUUID() },

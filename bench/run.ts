@@ -151,7 +151,7 @@ export function renderTable(r: BenchResults): string {
       verdict(l.overheadDecidedMs.p50 <= 10 && l.gateDecided.p99 / l.floor.p99 <= 1.5),
     ],
     [
-      '2 Auto-allow, executed + recorded',
+      '2 Auto-allow, POST ?wait&until=completed → executed + recorded',
       `p50 ${ms(l.gateExecuted.p50)} · p95 ${ms(l.gateExecuted.p95)} · p99 ${ms(l.gateExecuted.p99)}; pairwise overhead p50 ${ms(l.overheadExecutedMs.p50)}, ratio p50 ${round(l.ratioExecuted.p50)}× p99 ${round(l.ratioExecuted.p99)}×; p99/p99 ${round(l.gateExecuted.p99 / l.floor.p99)}×`,
       'overhead p50 ≤ 10 ms, p99 ratio ≤ 1.5×',
       verdict(l.overheadExecutedMs.p50 <= 10 && l.gateExecuted.p99 / l.floor.p99 <= 1.5),

@@ -1,9 +1,9 @@
 import type { Pool } from 'pg';
-import { appendEvent, inTransaction, insertAction, updateProjection } from '../db/evidence-repository';
+import { appendEvents, inTransaction, insertAction, mergeProjections, updateProjection } from '../db/evidence-repository';
 import { canonicalHash } from '../evidence/payload-hash';
 import type { JsonObject } from '../shared/action';
 import type { AgentActionInput } from '../shared/action-state';
-import { decidedStep, executionStartStep, policyAllowed } from '../shared/evidence-steps';
+import { decidedStep, executionStartStep, policyAllowed, type StepRecord } from '../shared/evidence-steps';
 import type { PolicyDecision } from '../shared/policy';
 import { recordShadowComparison, shadowCompare } from '../policy-shadow/shadow-repository';
 import type { ActivityDeps } from './deps';
@@ -45,42 +45,47 @@ export function createAdmissionActivities({ pool, policy, shadowPolicy, logger }
       const shadow = shadowPolicy && shadowCompare(shadowPolicy, input.request, decision, logger);
       return inTransaction(pool, async (client) => {
         await insertAction(client, { ...input, payloadHash });
-        await appendEvent(client, {
-          actionId: input.actionId,
-          eventKey: 'requested',
-          type: 'action.requested',
-          actor: input.request.agent.id,
-          data: { request: input.request as unknown as JsonObject, requestHash: input.requestHash, payloadHash },
-          occurredAt: input.submittedAt,
-        });
-        await appendEvent(client, {
-          actionId: input.actionId,
-          eventKey: 'classified',
-          type: 'policy.classified',
-          actor: 'policy',
-          data: { decision: decision as unknown as JsonObject, payloadHash },
-          occurredAt: input.occurredAt,
-        });
-        await updateProjection(client, input.actionId, {
-          runId: input.runId,
-          outcome: decision.outcome,
-          risk: decision.risk,
-          matchedRules: decision.matchedRules,
-          reason: decision.reason,
-          policyVersion: decision.policyVersion,
-        });
+        const steps: StepRecord[] = [
+          {
+            event: {
+              actionId: input.actionId,
+              eventKey: 'requested',
+              type: 'action.requested',
+              actor: input.request.agent.id,
+              data: { request: input.request as unknown as JsonObject, requestHash: input.requestHash, payloadHash },
+              occurredAt: input.submittedAt,
+            },
+          },
+          {
+            event: {
+              actionId: input.actionId,
+              eventKey: 'classified',
+              type: 'policy.classified',
+              actor: 'policy',
+              data: { decision: decision as unknown as JsonObject, payloadHash },
+              occurredAt: input.occurredAt,
+            },
+            projection: {
+              runId: input.runId,
+              outcome: decision.outcome,
+              risk: decision.risk,
+              matchedRules: decision.matchedRules,
+              reason: decision.reason,
+              policyVersion: decision.policyVersion,
+            },
+          },
+        ];
         const executor = autoAllowExecutor(decision, input.storeAutoAllow);
         if (executor) {
           // The same events the workflow would store next, one local activity earlier.
           const approved = { payload: input.request.payload, payloadHash };
-          for (const step of [
+          steps.push(
             decidedStep(input.actionId, 'allowed', policyAllowed(decision.reason, input.occurredAt), approved),
             executionStartStep(input.actionId, executor, payloadHash, input.occurredAt),
-          ]) {
-            await appendEvent(client, step.event);
-            await updateProjection(client, input.actionId, step.projection ?? {});
-          }
+          );
         }
+        await appendEvents(client, steps.map((step) => step.event));
+        await updateProjection(client, input.actionId, mergeProjections(steps.map((step) => step.projection)));
         if (shadow) await recordShadowComparison(client, input.actionId, shadow, logger);
         return executor ? { decision, payloadHash, autoAllowStored: true } : { decision, payloadHash };
       });

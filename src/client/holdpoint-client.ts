@@ -18,8 +18,10 @@ export interface HoldpointClientOptions {
 export interface SubmitOptions {
   /** Names the action: a retry with the same key never creates a second one. Default: a random UUID. */
   idempotencyKey?: string;
-  /** Hold the response up to this many seconds (max 60) for a decision. */
+  /** Hold the response up to this many seconds (max 60) for the milestone in `until`. */
   waitSeconds?: number;
+  /** With `waitSeconds`: `decided` (default), or `completed` (a server-side execution is done and recorded). */
+  until?: WaitMilestone;
   signal?: AbortSignal;
 }
 
@@ -140,15 +142,16 @@ export function createHoldpointClient(options: HoldpointClientOptions): Holdpoin
   return {
     url: base,
 
-    async submit(request, { idempotencyKey = globalThis.crypto.randomUUID(), waitSeconds, signal } = {}) {
+    async submit(request, { idempotencyKey = globalThis.crypto.randomUUID(), waitSeconds, until, signal } = {}) {
       const hold = waitSeconds === undefined ? undefined : Math.max(0, Math.min(MAX_HOLD_SECONDS, Math.ceil(waitSeconds)));
-      const reply = await send<ActionView>('POST', `/v1/actions${hold ? `?wait=${hold}` : ''}`, {
+      const query = hold ? `?wait=${hold}${until ? `&until=${until}` : ''}` : '';
+      const reply = await send<ActionView>('POST', `/v1/actions${query}`, {
         body: request,
         headers: { 'idempotency-key': idempotencyKey },
         signal,
         holdSeconds: hold,
       });
-      // 201 created; 200 the key's existing action; 202 created but not decided within `wait`.
+      // 201 created; 200 the key's existing action; 202 created but not at the milestone within `wait`.
       return { action: reply.body, created: reply.status !== 200, decided: isDecided(reply.body.status), idempotencyKey };
     },
 

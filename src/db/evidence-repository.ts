@@ -94,31 +94,72 @@ export async function insertAction(client: PoolClient | Pool, action: NewAction)
  * appends serialise; an event whose key is already stored is returned as it was (retries).
  */
 export async function appendEvent(client: PoolClient, event: EvidenceEvent): Promise<StoredEvent> {
+  return (await appendEvents(client, [event]))[0]!;
+}
+
+interface ChainState {
+  head_seq: number | null;
+  head_hash: string | null;
+  existing: { eventKey: string; seq: number; prevHash: string | null; hash: string; data: JsonObject }[];
+}
+
+/**
+ * Appends events of one action to its hash chain, in the order given, in three round trips however
+ * many there are (each round trip held the workflow task open a little longer).
+ */
+export async function appendEvents(client: PoolClient, events: readonly EvidenceEvent[]): Promise<StoredEvent[]> {
+  const actionId = events[0]?.actionId;
+  if (actionId === undefined) return [];
+  if (events.some((event) => event.actionId !== actionId)) throw new Error('appendEvents: events of one action at a time');
   // Lock, then read the head in a separate statement: under READ COMMITTED each statement takes a
   // fresh snapshot, so a writer that waited for the lock sees the event its predecessor committed.
-  const locked = await client.query('SELECT 1 FROM actions WHERE id = $1 FOR UPDATE', [event.actionId]);
-  if (locked.rowCount === 0) throw new Error(`no action ${event.actionId} to append evidence to`);
-  const head = await client.query<{ seq: number; hash: string }>(
-    'SELECT seq, hash FROM action_events WHERE action_id = $1 ORDER BY seq DESC LIMIT 1',
-    [event.actionId],
+  const locked = await client.query('SELECT 1 FROM actions WHERE id = $1 FOR UPDATE', [actionId]);
+  if (locked.rowCount === 0) throw new Error(`no action ${actionId} to append evidence to`);
+  const { rows } = await client.query<ChainState>(
+    `SELECT head.seq AS head_seq, head.hash AS head_hash,
+            (SELECT coalesce(json_agg(json_build_object('eventKey', e.event_key, 'seq', e.seq, 'prevHash', e.prev_hash, 'hash', e.hash, 'data', e.data)), '[]'::json)
+               FROM action_events e WHERE e.action_id = $1 AND e.event_key = ANY($2::text[])) AS existing
+       FROM (SELECT 1) AS one
+       LEFT JOIN LATERAL (SELECT seq, hash FROM action_events WHERE action_id = $1 ORDER BY seq DESC LIMIT 1) AS head ON true`,
+    [actionId, events.map((event) => event.eventKey)],
   );
-  const existing = await client.query(
-    `SELECT seq, prev_hash, hash, data, type, actor, occurred_at FROM action_events WHERE action_id = $1 AND event_key = $2`,
-    [event.actionId, event.eventKey],
-  );
-  if (existing.rowCount) {
-    const row = existing.rows[0];
-    return { ...event, data: row.data, seq: row.seq, prevHash: row.prev_hash, hash: row.hash };
+  const chain = rows[0]!;
+  const stored = new Map(chain.existing.map((row) => [row.eventKey, row]));
+  let seq = chain.head_seq ?? 0;
+  let prevHash = chain.head_hash ?? null;
+  const appended: StoredEvent[] = [];
+  const result = events.map((event): StoredEvent => {
+    const known = stored.get(event.eventKey);
+    if (known) return { ...event, data: known.data, seq: known.seq, prevHash: known.prevHash, hash: known.hash };
+    seq += 1;
+    const entry = { ...event, seq, prevHash, hash: eventHash(event, seq, prevHash) };
+    prevHash = entry.hash;
+    stored.set(event.eventKey, { eventKey: event.eventKey, seq, prevHash: entry.prevHash, hash: entry.hash, data: event.data });
+    appended.push(entry);
+    return entry;
+  });
+  if (appended.length) {
+    const values: unknown[] = [];
+    const tuples = appended.map((event) => {
+      values.push(event.actionId, event.seq, event.eventKey, event.type, event.actor ?? null, JSON.stringify(event.data), event.occurredAt, event.prevHash, event.hash);
+      const at = values.length - 9;
+      return `(${Array.from({ length: 9 }, (_, i) => `$${at + i + 1}`).join(',')})`;
+    });
+    await client.query(
+      `INSERT INTO action_events (action_id, seq, event_key, type, actor, data, occurred_at, prev_hash, hash) VALUES ${tuples.join(', ')}`,
+      values,
+    );
   }
-  const seq = (head.rows[0]?.seq ?? 0) + 1;
-  const prevHash = head.rows[0]?.hash ?? null;
-  const hash = eventHash(event, seq, prevHash);
-  await client.query(
-    `INSERT INTO action_events (action_id, seq, event_key, type, actor, data, occurred_at, prev_hash, hash)
-     VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)`,
-    [event.actionId, seq, event.eventKey, event.type, event.actor ?? null, JSON.stringify(event.data), event.occurredAt, prevHash, hash],
-  );
-  return { ...event, seq, prevHash, hash };
+  return result;
+}
+
+/** Projections applied in order, as one: later steps win, unset fields leave earlier ones alone. */
+export function mergeProjections(projections: readonly (ActionProjection | undefined)[]): ActionProjection {
+  const merged: Record<string, unknown> = {};
+  for (const projection of projections) {
+    for (const [key, value] of Object.entries(projection ?? {})) if (value !== undefined) merged[key] = value;
+  }
+  return merged as ActionProjection;
 }
 
 export async function updateProjection(client: PoolClient | Pool, actionId: string, projection: ActionProjection): Promise<void> {
@@ -158,11 +199,8 @@ export async function recordStep(pool: Pool, event: EvidenceEvent, projection: A
 /** Several steps of one action in one transaction, chained in the order given. */
 export async function recordSteps(pool: Pool, steps: readonly { event: EvidenceEvent; projection?: ActionProjection }[]): Promise<StoredEvent[]> {
   return inTransaction(pool, async (client) => {
-    const stored: StoredEvent[] = [];
-    for (const { event, projection = {} } of steps) {
-      stored.push(await appendEvent(client, event));
-      await updateProjection(client, event.actionId, projection);
-    }
+    const stored = await appendEvents(client, steps.map((step) => step.event));
+    if (stored[0]) await updateProjection(client, stored[0].actionId, mergeProjections(steps.map((step) => step.projection)));
     return stored;
   });
 }

@@ -16,6 +16,8 @@ export interface DevServerOptions {
   headless?: boolean;
   namespace?: string;
   log?: (line: string) => void;
+  /** Dynamic-config values over the shipped ones (experiments: bench/handoff-probe.ts). */
+  dynamicConfig?: Record<string, string | number>;
 }
 
 export interface RunningDevServer {
@@ -44,7 +46,6 @@ export const DEV_SERVER_DYNAMIC_CONFIG: Readonly<Record<string, number>> = {
   'matching.numTaskqueueWritePartitions': 1,
   'history.transferProcessorMaxPollRPS': 1000,
 };
-const DYNAMIC_CONFIG_FLAGS = Object.entries(DEV_SERVER_DYNAMIC_CONFIG).flatMap(([key, value]) => ['--dynamic-config-value', `${key}=${value}`]);
 
 /** Starts `temporal server start-dev` with our search attributes and waits until it answers. */
 export async function startTemporalDevServer(options: DevServerOptions = {}): Promise<RunningDevServer> {
@@ -65,7 +66,8 @@ export async function startTemporalDevServer(options: DevServerOptions = {}): Pr
     args.push('--db-filename', options.dbFile);
   }
   if (namespace !== 'default') args.push('--namespace', namespace);
-  args.push(...SEARCH_ATTRIBUTE_FLAGS, ...DYNAMIC_CONFIG_FLAGS);
+  const dynamicConfig = { ...DEV_SERVER_DYNAMIC_CONFIG, ...options.dynamicConfig };
+  args.push(...SEARCH_ATTRIBUTE_FLAGS, ...Object.entries(dynamicConfig).flatMap(([key, value]) => ['--dynamic-config-value', `${key}=${value}`]));
 
   const server = new ManagedProcess('temporal', cli, args);
   const output: string[] = [];

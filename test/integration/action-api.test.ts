@@ -105,6 +105,21 @@ it('?wait holds the response until the decision', async () => {
   expect((await readJson(pending)).status).toBe('pending_review');
 });
 
+it('?wait&until=completed holds the response until the execution and its evidence are stored', async () => {
+  const done = await submit({ ...ping, payload: { n: 7 } }, uniqueKey(), '?wait=10&until=completed');
+  expect(done.status).toBe(201);
+  const body = await readJson(done);
+  expect(body.status).toBe('executed');
+  const { rows } = await stack.db.pool.query('SELECT type FROM action_events WHERE action_id = $1 ORDER BY seq', [body.id]);
+  expect(rows.map((row) => row.type)).toEqual(['action.requested', 'policy.classified', 'action.allowed', 'execution.started', 'execution.succeeded', 'action.completed']);
+  // An action that waits for a reviewer cannot complete within the wait.
+  const pending = await submit(refund(310), uniqueKey(), '?wait=1&until=completed');
+  expect(pending.status).toBe(202);
+  const pendingBody = await readJson(pending);
+  expect(pendingBody.status).toBe('pending_review');
+  await stack.request('POST', `/v1/actions/${pendingBody.id}/cancel`, { as: 'agent', body: { reason: 'test done' } });
+});
+
 it('20 parallel identical submits make one action', async () => {
   const key = uniqueKey('parallel');
   const responses = await Promise.all(Array.from({ length: 20 }, () => submit(refund(250), key)));

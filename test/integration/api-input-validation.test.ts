@@ -54,6 +54,7 @@ const CASES: BadInput[] = [
   { name: 'submit: no Idempotency-Key', as: 'agent', method: 'POST', path: () => '/v1/actions', body: action, headers: {}, status: 400, type: 'idempotency-key-required' },
   { name: 'submit: bad Idempotency-Key', ...submit(action, { headers: { 'Idempotency-Key': 'two words' } }) },
   { name: 'submit: wait too long', ...submit(action, { path: () => '/v1/actions?wait=600' }) },
+  { name: 'submit: unknown milestone', ...submit(action, { path: () => '/v1/actions?wait=5&until=forever' }) },
   { name: 'get: bad id', as: 'agent', method: 'GET', path: () => '/v1/actions/%20drop', status: 400, type: 'validation' },
   { name: 'wait: bad timeout', as: 'agent', method: 'GET', path: () => `/v1/actions/${pendingId}/wait?timeout=-1`, status: 400, type: 'validation' },
   { name: 'wait: unknown query', as: 'agent', method: 'GET', path: () => `/v1/actions/${pendingId}/wait?foo=1`, status: 400, type: 'validation' },

@@ -5,10 +5,12 @@ import path from 'node:path';
 import { Pool } from 'pg';
 import {
   appendEvent,
+  appendEvents,
   inTransaction,
   insertAction,
   listEvents,
   recordStep,
+  recordSteps,
   verifyChain,
   type EvidenceEvent,
 } from '../../src/db/evidence-repository';
@@ -184,6 +186,35 @@ describe('evidence writes', () => {
     const events = await listEvents(db.pool, actionId);
     expect(events).toHaveLength(1);
     expect(events[0]!.data).toEqual({ verdict: 'approve' });
+  });
+
+  it('appends a batch in order after the head, returning keys already stored as they were', async () => {
+    const actionId = await newAction();
+    const first = await recordStep(db.pool, evidenceEvent(actionId, 'vote:alice', { verdict: 'approve' }));
+    const batch = await inTransaction(db.pool, (client) =>
+      appendEvents(client, [
+        evidenceEvent(actionId, 'vote:alice', { verdict: 'deny' }),
+        evidenceEvent(actionId, 'decided', { verdict: 'approved' }),
+        evidenceEvent(actionId, 'executing', { executor: 'x' }),
+      ]),
+    );
+    expect(batch.map((e) => [e.eventKey, e.seq])).toEqual([['vote:alice', 1], ['decided', 2], ['executing', 3]]);
+    expect(batch[0]).toMatchObject({ hash: first.hash, data: { verdict: 'approve' } });
+    expect(batch[1]!.prevHash).toBe(first.hash);
+    expect(batch[2]!.prevHash).toBe(batch[1]!.hash);
+    const events = await listEvents(db.pool, actionId);
+    expect(events.map((e) => e.hash)).toEqual(batch.map((e) => e.hash));
+    expect(verifyChain(events).breaks).toEqual([]);
+  });
+
+  it("applies several steps' projections in order: later values win, unset ones keep earlier values", async () => {
+    const actionId = await newAction();
+    await recordSteps(db.pool, [
+      { event: evidenceEvent(actionId, 'decided'), projection: { status: 'approved', rationale: 'fine', reasonCode: 'ok' } },
+      { event: evidenceEvent(actionId, 'executing'), projection: { status: 'executing', rationale: undefined } },
+    ]);
+    const { rows } = await db.pool.query('SELECT status, rationale, reason_code FROM actions WHERE id = $1', [actionId]);
+    expect(rows[0]).toEqual({ status: 'executing', rationale: 'fine', reason_code: 'ok' });
   });
 
   it('stores one row when the same step is recorded concurrently', async () => {

@@ -76,6 +76,14 @@ describe('createHoldpointClient', () => {
     expect(seen[0]!.headers.get('idempotency-key')).toBe('k1');
   });
 
+  it('asks the API to hold the response until the milestone given', async () => {
+    const { fetchImpl, seen } = scriptedFetch([json(201, view({ status: 'executed' }))]);
+    const client = createHoldpointClient({ url: 'http://hp.test', apiKey: 'k', fetch: fetchImpl });
+    const result = await client.submit(request, { idempotencyKey: 'k2', waitSeconds: 10, until: 'completed' });
+    expect(seen[0]!.url).toBe('http://hp.test/v1/actions?wait=10&until=completed');
+    expect(result).toMatchObject({ created: true, decided: true, action: { status: 'executed' } });
+  });
+
   it('generates an idempotency key when none is given', async () => {
     const { fetchImpl, seen } = scriptedFetch([json(201, view())]);
     const result = await createHoldpointClient({ url: 'http://hp.test', apiKey: 'k', fetch: fetchImpl }).submit(request);

@@ -35,8 +35,8 @@ export function actionRoutes(registry: OpenAPIRegistry, { actions, queries, link
       request: { headers: idempotencyHeader, query: submitQuery, body: { content: { 'application/json': { schema: actionRequestSchema } } } },
       responses: {
         200: json(actionViewSchema, 'The action this Idempotency-Key already names'),
-        201: json(actionViewSchema, 'Created and classified (decided, when ?wait was long enough)'),
-        202: json(actionViewSchema, 'Created; no decision yet within ?wait (see Retry-After)'),
+        201: json(actionViewSchema, 'Created and classified (at the ?until milestone, when ?wait was long enough)'),
+        202: json(actionViewSchema, 'Created; not at the ?until milestone within ?wait (see Retry-After)'),
         409: problem('The Idempotency-Key was used for a different request'),
       },
     },
@@ -45,16 +45,16 @@ export function actionRoutes(registry: OpenAPIRegistry, { actions, queries, link
       const key = req.get('Idempotency-Key');
       if (!key) throw new HttpProblem(400, 'idempotency-key-required', 'Idempotency-Key required', 'set the Idempotency-Key header so retries never create a second action');
       const idempotencyKey = parseInput(idempotencyKeySchema, key, 'headers');
-      const { wait } = parseInput(submitQuery, req.query, 'query');
+      const { wait, until } = parseInput(submitQuery, req.query, 'query');
       const request = parseInput(actionRequestSchema, req.body, 'body');
-      const submission = await actions.submit(request, idempotencyKey, principal);
+      const submission = await actions.submit(request, idempotencyKey, principal, wait ? { until, timeoutMs: wait * 1000 } : undefined);
       let state = submission.state;
-      let decided = true;
-      // Update-with-Start already answered with the classification; wait only if that is not a decision yet.
-      if (wait && !hasReached(state.status, 'decided')) ({ state, reached: decided } = await actions.wait(undefined, state.actionId, 'decided', wait * 1000));
+      let reached = !wait || hasReached(state.status, until);
+      // A new action was held by its own Update-with-Start; an existing one is waited for here.
+      if (!reached && !submission.held) ({ state, reached } = await actions.wait(undefined, state.actionId, until, wait! * 1000, state.status));
       const body = view(state);
       res.location(body.links.self);
-      if (wait && !decided) res.status(202).setHeader('Retry-After', RETRY_AFTER_SECONDS);
+      if (wait && !reached) res.status(202).setHeader('Retry-After', RETRY_AFTER_SECONDS);
       else res.status(submission.created ? 201 : 200);
       res.json(body);
     },

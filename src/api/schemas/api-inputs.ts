@@ -10,13 +10,18 @@ export const actionIdParams = z.strictObject({
 
 const seconds = (max: number) => z.coerce.number().int().min(0).max(max);
 
+const milestone = z.enum(['decided', 'completed']).default('decided').openapi({
+  description: 'decided: allowed, approved or refused; completed: finished, including a server-side execution and its evidence',
+});
+
 export const submitQuery = z.strictObject({
-  wait: seconds(60).optional().openapi({ description: 'Hold the response up to this many seconds for a decision' }),
+  wait: seconds(60).optional().openapi({ description: 'Hold the response up to this many seconds for the milestone in ?until' }),
+  until: milestone,
 });
 
 export const waitQuery = z.strictObject({
-  timeout: seconds(60).default(30).openapi({ description: 'Seconds to wait for a decision (max 60)' }),
-  until: z.enum(['decided', 'completed']).default('decided'),
+  timeout: seconds(60).default(30).openapi({ description: 'Seconds to wait for the milestone (max 60)' }),
+  until: milestone,
 });
 
 const filters = {

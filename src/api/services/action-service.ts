@@ -37,6 +37,14 @@ export interface Submission {
   state: ActionState;
   /** False when the idempotency key named an action that already existed. */
   created: boolean;
+  /** True when the hold asked for was spent waiting (the state is as far as it got in that time). */
+  held: boolean;
+}
+
+/** Hold the submission's answer until the action reaches a milestone, for at most `timeoutMs`. */
+export interface SubmitHold {
+  until: OutcomeMilestone;
+  timeoutMs: number;
 }
 
 export interface WaitResult {
@@ -67,7 +75,7 @@ export class ActionService {
    * One workflow per (agent, idempotency key). A retry with the same body returns the same action;
    * the same key with a different body is a conflict, never a second action.
    */
-  async submit(request: ActionRequest, idempotencyKey: string, submitter?: Principal): Promise<Submission> {
+  async submit(request: ActionRequest, idempotencyKey: string, submitter?: Principal, hold?: SubmitHold): Promise<Submission> {
     // Only as itself: an admin submitting "as" an agent could then approve its own request.
     if (submitter && (submitter.role !== 'agent' || submitter.id !== request.agent.id)) {
       throw new HttpProblem(403, 'forbidden', 'Forbidden', `${submitter.id} may only submit actions as itself (agent.id is ${request.agent.id})`);
@@ -77,7 +85,7 @@ export class ActionService {
     const known = await this.options.pool.query<{ request_hash: string }>('SELECT request_hash FROM actions WHERE id = $1', [actionId]);
     if (known.rows[0]) {
       this.assertSameRequest(known.rows[0].request_hash, requestHash, idempotencyKey);
-      return { state: await this.liveState(actionId), created: false };
+      return { state: await this.liveState(actionId), created: false, held: false };
     }
     const submissionId = randomUUID();
     const input: AgentActionInput = { actionId, submissionId, idempotencyKey, request, requestHash, submittedAt: new Date().toISOString() };
@@ -96,19 +104,28 @@ export class ActionService {
       ],
     });
     let state: ActionState;
+    // Start and wait in one round trip: for the classification, or for the milestone a hold asks for
+    // (one Update accepted in the first workflow task, instead of a second Update arriving later).
+    const held = hold !== undefined && hold.timeoutMs > 0;
+    const abort = new AbortController();
+    const timer = held ? setTimeout(() => abort.abort(), hold.timeoutMs) : undefined;
     try {
-      // Start and wait for the policy's classification in one round trip.
-      state = await this.options.client.workflow.executeUpdateWithStart(awaitOutcomeUpdate, {
-        args: [{ until: 'classified' }],
-        startWorkflowOperation,
-      });
+      state = await this.options.client.withAbortSignal(abort.signal, () =>
+        this.options.client.workflow.executeUpdateWithStart(awaitOutcomeUpdate, { args: [{ until: held ? hold.until : 'classified' }], startWorkflowOperation }),
+      );
     } catch (err) {
-      // Already finished under this id (reuse is rejected): answer with what it recorded.
-      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
-      state = await this.liveState(actionId);
+      // The hold ran out (the workflow was started long before), or the action already finished
+      // under this id (reuse is rejected): answer with its state.
+      if (!abort.signal.aborted && !(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+      state = await this.liveState(actionId).catch((readErr: unknown) => {
+        // Not even started within the hold (Temporal unreachable): the start's own error says why.
+        throw readErr instanceof HttpProblem && readErr.status === 404 ? err : readErr;
+      });
+    } finally {
+      clearTimeout(timer);
     }
     this.assertSameRequest(state.requestHash, requestHash, idempotencyKey);
-    return { state, created: state.submissionId === submissionId };
+    return { state, created: state.submissionId === submissionId, held };
   }
 
   async get(principal: Principal, actionId: string): Promise<ActionState> {
@@ -120,13 +137,14 @@ export class ActionService {
    * Long-poll: resolves as soon as the workflow reaches the milestone (pushed by an Update, not
    * polled), or with the current state when `timeoutMs` passes first.
    */
-  async wait(principal: Principal | undefined, actionId: string, until: OutcomeMilestone, timeoutMs: number): Promise<WaitResult> {
+  async wait(principal: Principal | undefined, actionId: string, until: OutcomeMilestone, timeoutMs: number, knownStatus?: ActionStatus): Promise<WaitResult> {
     const row = principal ? await requireReadable(this.options.pool, principal, actionId) : undefined;
     const handle = this.options.client.workflow.getHandle(actionId);
-    // The workflow shows a status only once it is stored, so a stored status short of the milestone
-    // means the workflow is short of it too: go straight to the Update.
-    const storedShort = row !== undefined && !hasReached(row.status as ActionStatus, until);
-    if (!storedShort || timeoutMs <= 0) {
+    // The workflow shows a status only once it is stored, so a stored (or just returned) status short
+    // of the milestone means the workflow is short of it too: go straight to the Update.
+    const status = knownStatus ?? (row?.status as ActionStatus | undefined);
+    const knownShort = status !== undefined && !hasReached(status, until);
+    if (!knownShort || timeoutMs <= 0) {
       // A query first: an Update on an action that already got there would only add history events.
       const current = await this.liveState(actionId);
       if (hasReached(current.status, until) || timeoutMs <= 0) return { state: current, reached: hasReached(current.status, until) };
