@@ -9,7 +9,7 @@
  */
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import type { temporal } from '@temporalio/proto';
+import { temporal } from '@temporalio/proto';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { startTemporalDevServer } from '../src/dev/temporal-dev-server';
 import { percentile } from './stats';
@@ -17,6 +17,8 @@ import { percentile } from './stats';
 const median = (samples: readonly number[]) => percentile(samples, 50);
 
 const overrides = process.argv.slice(2);
+const eventName = (event: temporal.api.history.v1.IHistoryEvent) =>
+  (temporal.api.enums.v1.EventType[event.eventType ?? 0] ?? String(event.eventType)).replace(/^EVENT_TYPE_/, '').toLowerCase();
 const eventMs = (event: temporal.api.history.v1.IHistoryEvent) => Number(event.eventTime!.seconds) * 1000 + event.eventTime!.nanos! / 1e6;
 
 async function main() {
@@ -41,13 +43,13 @@ async function main() {
       totals.push(Number(process.hrtime.bigint() - started) / 1e6);
       const events = (await handle.fetchHistory()).events ?? [];
       events.slice(1).forEach((event, j) => {
-        const key = `${j + 1}: ${String(events[j]!.eventType)} → ${String(event.eventType)}`;
+        const key = `${j + 1}. ${eventName(events[j]!)} → ${eventName(event)}`;
         gaps.set(key, [...(gaps.get(key) ?? []), eventMs(event) - eventMs(events[j]!)]);
       });
     }
     console.log(`overrides: ${overrides.join(' ') || '(none beyond the shipped ones)'}`);
     console.log(`start → result, median: ${median(totals).toFixed(1)} ms`);
-    for (const [key, values] of gaps) console.log(`  ${key.padEnd(12)} ${median(values).toFixed(1)} ms`);
+    for (const [key, values] of gaps) console.log(`  ${key.padEnd(60)} ${median(values).toFixed(1)} ms`);
     for (const concurrency of [8, 64]) {
       const end = Date.now() + 10_000;
       let done = 0;

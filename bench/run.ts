@@ -34,7 +34,7 @@ const maxCachedWorkflows = loadConfig({ WORKER_MAX_CACHED_WORKFLOWS: flags['max-
 
 const PLAN = quick
   ? { latencySamples: 40, warmup: 10, concurrency: [1, 8, 64], throughputSeconds: 4, floorConcurrency: [64], decisionSamples: 10, pending: 1_000, pendingBudgetS: 30, inboxSamples: 100, policySizes: [10, 100, 1_000, 10_000], policyMs: 150 }
-  : { latencySamples: 200, warmup: 30, concurrency: [1, 8, 64, 256], throughputSeconds: 15, floorConcurrency: [8, 64, 256], decisionSamples: 100, pending: 10_000, pendingBudgetS: 1_200, inboxSamples: 300, policySizes: [10, 100, 1_000, 10_000], policyMs: 1_000 };
+  : { latencySamples: 200, warmup: 30, concurrency: [1, 8, 64, 256], throughputSeconds: 15, floorConcurrency: [8, 64, 256], decisionSamples: 300, pending: 10_000, pendingBudgetS: 1_200, inboxSamples: 300, policySizes: [10, 100, 1_000, 10_000], policyMs: 1_000 };
 
 if (flags['pending-budget']) PLAN.pendingBudgetS = Number(flags['pending-budget']);
 
@@ -171,7 +171,7 @@ export function renderTable(r: BenchResults): string {
     ['3 Knee of the curve', `concurrency ${r.throughput.kneeConcurrency ?? 'n/a'}`, '', ''],
     [
       '4 Decision → agent long-poll',
-      `p50 ${ms(r.decisionToAgent.latencyMs.p50)} · p99 ${ms(r.decisionToAgent.latencyMs.p99)} (decision call itself p50 ${ms(r.decisionToAgent.decideCallMs.p50)})`,
+      `p50 ${ms(r.decisionToAgent.latencyMs.p50)} · p95 ${ms(r.decisionToAgent.latencyMs.p95)} · p99 ${ms(r.decisionToAgent.latencyMs.p99)} over ${r.decisionToAgent.latencyMs.n} samples (decision call itself p50 ${ms(r.decisionToAgent.decideCallMs.p50)})`,
       'p99 ≤ 50 ms',
       verdict(r.decisionToAgent.latencyMs.p99 <= 50),
     ],
