@@ -177,7 +177,12 @@ export class ActionService {
       throw new HttpProblem(409, 'not-pending', 'Not pending', `the action is ${before.status}; only pending actions can be cancelled`);
     }
     await this.options.client.workflow.getHandle(actionId).signal(cancelSignal, { by: principal.id, reason });
-    return (await this.wait(undefined, actionId, 'decided', 5_000)).state;
+    const after = (await this.wait(undefined, actionId, 'decided', 5_000)).state;
+    // Lost a race with a decision (a reviewer's, or an auto-allow stored with admission).
+    if (after.decision && after.status !== 'cancelled') {
+      throw new HttpProblem(409, 'not-pending', 'Not pending', `the action was decided (${after.status}) before the cancel arrived`);
+    }
+    return after;
   }
 
   async reportExecution(principal: Principal, actionId: string, report: ExecutionReport): Promise<ActionState> {
