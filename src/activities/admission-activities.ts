@@ -4,21 +4,13 @@ import { canonicalHash } from '../evidence/payload-hash';
 import type { JsonObject } from '../shared/action';
 import type { AgentActionInput } from '../shared/action-state';
 import { decidedStep, executionStartStep, policyAllowed, type StepRecord } from '../shared/evidence-steps';
-import type { PolicyDecision } from '../shared/policy';
+import { autoAllowExecutor, type PolicyDecision } from '../shared/policy';
 import { recordShadowComparison, shadowCompare } from '../policy-shadow/shadow-repository';
 import type { ActivityDeps } from './deps';
 
 export interface Admission {
   decision: PolicyDecision;
   payloadHash: string;
-  /** True when an allow with a server-side executor was stored as allowed and executing, too. */
-  autoAllowStored?: boolean;
-}
-
-/** The executor an auto-allowed action starts right away, when admission is asked to store that. */
-function autoAllowExecutor(decision: PolicyDecision, storeAutoAllow: boolean | undefined): string | undefined {
-  if (!storeAutoAllow || decision.outcome !== 'allow' || decision.execution.mode !== 'server') return undefined;
-  return decision.execution.executor;
 }
 
 async function recordedClassification(pool: Pool, actionId: string): Promise<Admission | undefined> {
@@ -38,7 +30,7 @@ export function createAdmissionActivities({ pool, policy, shadowPolicy, logger }
     async admitAction(input: AgentActionInput & { runId: string; occurredAt: string; storeAutoAllow?: boolean }): Promise<Admission> {
       const previous = await recordedClassification(pool, input.actionId);
       // Everything below commits at once: a stored classification means its auto-allow was stored too.
-      if (previous) return autoAllowExecutor(previous.decision, input.storeAutoAllow) ? { ...previous, autoAllowStored: true } : previous;
+      if (previous) return previous;
       const payloadHash = canonicalHash(input.request.payload);
       const decision = policy.evaluate(input.request);
       // Shadow mode runs inside this activity, so the workflow's commands are the same with or without it.
@@ -75,7 +67,7 @@ export function createAdmissionActivities({ pool, policy, shadowPolicy, logger }
             },
           },
         ];
-        const executor = autoAllowExecutor(decision, input.storeAutoAllow);
+        const executor = input.storeAutoAllow ? autoAllowExecutor(decision) : undefined;
         if (executor) {
           // The same events the workflow would store next, one local activity earlier.
           const approved = { payload: input.request.payload, payloadHash };
@@ -87,7 +79,7 @@ export function createAdmissionActivities({ pool, policy, shadowPolicy, logger }
         await appendEvents(client, steps.map((step) => step.event));
         await updateProjection(client, input.actionId, mergeProjections(steps.map((step) => step.projection)));
         if (shadow) await recordShadowComparison(client, input.actionId, shadow, logger);
-        return executor ? { decision, payloadHash, autoAllowStored: true } : { decision, payloadHash };
+        return { decision, payloadHash };
       });
     },
 

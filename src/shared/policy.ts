@@ -71,3 +71,13 @@ export interface PolicyDecision {
   review?: ReviewPlan;
   execution: ExecutionPlan;
 }
+
+/** The executor Holdpoint runs the action with, when the policy has it executed server-side. */
+export function serverExecutor(decision: Pick<PolicyDecision, 'execution'>): string | undefined {
+  return decision.execution.mode === 'server' ? decision.execution.executor : undefined;
+}
+
+/** An allow rule with a server-side executor: admission may store the allow and the execution start. */
+export function autoAllowExecutor(decision: PolicyDecision): string | undefined {
+  return decision.outcome === 'allow' ? serverExecutor(decision) : undefined;
+}

@@ -38,7 +38,7 @@ import {
   type ExecutionReport,
   type ReviewerDecision,
 } from '../shared/messages';
-import { unionChannels, type PolicyOutcome } from '../shared/policy';
+import { autoAllowExecutor, serverExecutor, unionChannels, type PolicyOutcome } from '../shared/policy';
 import { assigneesAttribute, riskTierAttribute, statusAttribute } from '../shared/search-attributes';
 
 // Evidence writes are local activities: one Postgres transaction each, run inside the workflow
@@ -324,7 +324,7 @@ export async function agentActionWorkflow(input: AgentActionInput): Promise<Acti
   const finish = async (status: ActionStatus, decision: FinalDecision) => {
     state.decision = decision;
     const steps = [...votesToStoreWithDecision, decidedStep(status, decision)];
-    const executor = status === 'approved' && policy.execution.mode === 'server' ? policy.execution.executor : undefined;
+    const executor = status === 'approved' ? serverExecutor(policy) : undefined;
     if (executor && patched(APPROVED_WITH_EXECUTION_START)) {
       state.execution = { mode: 'server', executor };
       steps.push(executionStartStep(executor));
@@ -335,12 +335,13 @@ export async function agentActionWorkflow(input: AgentActionInput): Promise<Acti
     setStatus(state.execution ? 'executing' : status);
   };
 
-  if (admission.autoAllowStored && policy.execution.mode === 'server' && policy.execution.executor) {
-    // Stored by admission in the same write; a cancel that raced it came too late.
+  // Admission stored these in the same write (it was asked to); a cancel that raced it came too late.
+  const autoAllowedWith = storeAutoAllow ? autoAllowExecutor(policy) : undefined;
+  if (autoAllowedWith) {
     state.approvedPayload = request.payload;
     state.approvedPayloadHash = admission.payloadHash;
     state.decision = policyAllowed(policy.reason, admittedAt);
-    state.execution = { mode: 'server', executor: policy.execution.executor };
+    state.execution = { mode: 'server', executor: autoAllowedWith };
     setStatus('executing');
   } else if (cancellation) {
     await finish('cancelled', { verdict: 'cancelled', by: [cancellation.by], rationale: cancellation.reason, at: now() });
@@ -350,7 +351,7 @@ export async function agentActionWorkflow(input: AgentActionInput): Promise<Acti
     state.approvedPayload = request.payload;
     state.approvedPayloadHash = admission.payloadHash;
     const decision = policyAllowed(policy.reason, now());
-    const executor = policy.execution.mode === 'server' ? policy.execution.executor : undefined;
+    const executor = serverExecutor(policy);
     if (executor && patched(ALLOWED_WITH_EXECUTION_START)) {
       state.decision = decision;
       state.execution = { mode: 'server', executor };

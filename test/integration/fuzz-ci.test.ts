@@ -1,28 +1,4 @@
-import { startApiStack, type ApiStack } from '../support/api-stack';
-import { seedActions } from '../support/fuzz-seed';
-import { readJson } from '../support/http';
-import { operationsOf, runFuzz } from '../support/openapi-fuzz';
+import { defineFuzzSuite } from '../support/fuzz-suite';
 
 /** CI-sized schema-driven fuzzing from GET /openapi.json; the 10,000-case run is test/chaos/fuzz.test.ts. */
-jest.setTimeout(90_000);
-const CASES = Number(process.env.FUZZ_CASES ?? 1_500);
-
-let stack: ApiStack;
-beforeAll(async () => {
-  stack = await startApiStack();
-});
-afterAll(() => stack?.close());
-
-test(`${CASES} generated requests across every documented operation: no 5xx, problem+json errors, nothing recorded on rejection`, async () => {
-  const ids = await seedActions(stack);
-  const doc = await readJson(await stack.request('GET', '/openapi.json'));
-  const operations = operationsOf(doc, ids);
-  const report = await runFuzz(stack, operations, CASES, Number(process.env.FUZZ_SEED ?? 20261124));
-  console.log(`fuzz figures ${JSON.stringify({ cases: report.cases, operations: operations.length, ms: report.ms, byStatus: report.byStatus })}`);
-  expect(report.hung.slice(0, 3)).toEqual([]);
-  expect(report.cases).toBe(CASES);
-  expect(report.serverErrors.slice(0, 5)).toEqual([]);
-  expect(report.notProblemJson.slice(0, 5)).toEqual([]);
-  expect(report.offSchema.slice(0, 5)).toEqual([]);
-  expect(report.recordedOnRejection.slice(0, 5)).toEqual([]);
-});
+defineFuzzSuite({ cases: 1_500, seed: 20261124, timeoutMs: 90_000 });

@@ -1,6 +1,6 @@
 import type { OpenAPIRegistry } from '@asteasolutions/zod-to-openapi';
 import { z } from 'zod';
-import { hasReached, type ActionState } from '../../shared/action-state';
+import type { ActionState } from '../../shared/action-state';
 import { principalOf } from '../auth/authenticate';
 import { DocumentedRouter, problem } from '../documented-router';
 import { HttpProblem } from '../problem';
@@ -47,15 +47,11 @@ export function actionRoutes(registry: OpenAPIRegistry, { actions, queries, link
       const idempotencyKey = parseInput(idempotencyKeySchema, key, 'headers');
       const { wait, until } = parseInput(submitQuery, req.query, 'query');
       const request = parseInput(actionRequestSchema, req.body, 'body');
-      const submission = await actions.submit(request, idempotencyKey, principal, wait ? { until, timeoutMs: wait * 1000 } : undefined);
-      let state = submission.state;
-      let reached = !wait || hasReached(state.status, until);
-      // A new action was held by its own Update-with-Start; an existing one is waited for here.
-      if (!reached && !submission.held) ({ state, reached } = await actions.wait(undefined, state.actionId, until, wait! * 1000, state.status));
+      const { state, created, reached } = await actions.submit(request, idempotencyKey, principal, wait ? { until, timeoutMs: wait * 1000 } : undefined);
       const body = view(state);
       res.location(body.links.self);
-      if (wait && !reached) res.status(202).setHeader('Retry-After', RETRY_AFTER_SECONDS);
-      else res.status(submission.created ? 201 : 200);
+      if (!reached) res.status(202).setHeader('Retry-After', RETRY_AFTER_SECONDS);
+      else res.status(created ? 201 : 200);
       res.json(body);
     },
   );

@@ -37,8 +37,8 @@ export interface Submission {
   state: ActionState;
   /** False when the idempotency key named an action that already existed. */
   created: boolean;
-  /** True when the hold asked for was spent waiting (the state is as far as it got in that time). */
-  held: boolean;
+  /** False when a hold ran out before the action reached its milestone. */
+  reached: boolean;
 }
 
 /** Hold the submission's answer until the action reaches a milestone, for at most `timeoutMs`. */
@@ -85,7 +85,9 @@ export class ActionService {
     const known = await this.options.pool.query<{ request_hash: string }>('SELECT request_hash FROM actions WHERE id = $1', [actionId]);
     if (known.rows[0]) {
       this.assertSameRequest(known.rows[0].request_hash, requestHash, idempotencyKey);
-      return { state: await this.liveState(actionId), created: false, held: false };
+      const existing = await this.liveState(actionId);
+      if (!hold || hasReached(existing.status, hold.until)) return { state: existing, created: false, reached: true };
+      return { ...(await this.wait(undefined, actionId, hold.until, hold.timeoutMs, existing.status)), created: false };
     }
     const submissionId = randomUUID();
     const input: AgentActionInput = { actionId, submissionId, idempotencyKey, request, requestHash, submittedAt: new Date().toISOString() };
@@ -125,7 +127,7 @@ export class ActionService {
       clearTimeout(timer);
     }
     this.assertSameRequest(state.requestHash, requestHash, idempotencyKey);
-    return { state, created: state.submissionId === submissionId, held };
+    return { state, created: state.submissionId === submissionId, reached: !held || hasReached(state.status, hold.until) };
   }
 
   async get(principal: Principal, actionId: string): Promise<ActionState> {
