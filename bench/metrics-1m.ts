@@ -73,7 +73,7 @@ async function seed(pool: Pool) {
        SELECT id, g, agent, action_type, risk, grp, r1, r2, created, kind, reviewed, escalated, voter, verdict, reason_code,
               voted_at, status, outcome, decided_at, decided_type, completed_at
          FROM (
-           SELECT g, 'action-bench-' || g AS id, 'agent-' || (g % 50) AS agent, 'type.' || (g % 20) AS action_type,
+           SELECT g, 'action-5-bench-' || g AS id, 'agent-' || (g % 50) AS agent, 'type.' || (g % 20) AS action_type,
                   (ARRAY['low','medium','high','critical'])[1 + (g / 7) % 4] AS risk, 'group-' || (g % 5) AS grp,
                   'rev-' || ((g % 5) * 2) AS r1, 'rev-' || ((g % 5) * 2 + 1) AS r2,
                   now() - ((g::bigint * 7919) % (400 * 86400)) * interval '1 second' AS created,

@@ -1,3 +1,4 @@
+import { ActionChangeFeed } from '../src/api/services/action-change-feed';
 import fs from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -28,6 +29,8 @@ export interface BenchStack {
   /** The embedded Postgres data directory, when we started one (to find the postmaster pid). */
   postgresDataDir?: string;
   external: { temporal: boolean; postgres: boolean };
+  /** Long-polls the API holds right now (its change feed's waiters). */
+  waiting(): number;
   /** The Holdpoint and floor workers' own process. */
   worker: Pick<WorkerChild, 'pid' | 'maxCachedWorkflows' | 'memory'>;
   /** Pids of the processes we started (for CPU, RSS and the check that nothing is left running). */
@@ -100,8 +103,11 @@ export async function startBenchStack(log: (line: string) => void, options: Benc
       reviewer: (await createPrincipalKey(apiPool, { id: 'bench-reviewer', role: 'reviewer', groups: ['bench-reviewers'] })).apiKey,
       admin: (await createPrincipalKey(apiPool, { id: 'bench-admin', role: 'admin', groups: [] })).apiKey,
     };
+    const changes = new ActionChangeFeed(apiPool);
+    stops.push(() => changes.close());
     const app = createApp({
       client,
+      changes,
       pool: apiPool,
       logger: pino({ level: 'silent' }),
       taskQueue,
@@ -129,6 +135,7 @@ export async function startBenchStack(log: (line: string) => void, options: Benc
       postgresDataDir,
       external: { temporal: !temporal, postgres: !postgres },
       worker,
+      waiting: () => changes.waiting,
       childPids: () => ({
         temporal: temporal ? pidsMatching(`temporal server start-dev --ip 127.0.0.1 --port ${address.split(':')[1]} `) : [],
         postgres: postgresDataDir && fs.existsSync(path.join(postgresDataDir, 'postmaster.pid')) ? postgresPids(postgresDataDir) : [],

@@ -1,6 +1,9 @@
+import { isIP } from 'node:net';
 import path from 'node:path';
 import { z } from 'zod';
 import { DURATION_PATTERN, parseDuration } from './policy/duration';
+import { parseOriginEntry } from './notifications/callback-target';
+import { parseWitness, type Witness } from './audit/witness';
 
 const port = z.coerce.number().int().min(0).max(65535);
 const optionalString = z.string().min(1).optional();
@@ -8,6 +11,14 @@ const secretList = z
   .string()
   .transform((text) => text.split(',').map((s) => s.trim()).filter(Boolean))
   .pipe(z.array(z.string().min(16, 'each secret needs at least 16 characters')).min(1));
+
+/** A TRUST_PROXY entry: a named range express knows, an address or a subnet. */
+function isProxyEntry(entry: string): boolean {
+  if (['loopback', 'linklocal', 'uniquelocal'].includes(entry)) return true;
+  const [address, prefix, extra] = entry.split('/');
+  if (extra !== undefined || !address || !isIP(address)) return false;
+  return prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= (isIP(address) === 4 ? 32 : 128));
+}
 
 /**
  * Every setting Holdpoint reads from the environment. Parsed once (see `loadConfig`), so a bad
@@ -34,6 +45,11 @@ const environmentShape = z.object({
       .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
       .optional()
       .describe('unset in development starts embedded Postgres'),
+    DATABASE_MIGRATION_URL: z
+      .string()
+      .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
+      .optional()
+      .describe('the owner role: runs migrations and grants the DATABASE_URL role its access (which then may only insert and read evidence)'),
     DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(200).default(10),
 
     API_HOST: z.string().min(1).default('127.0.0.1'),
@@ -41,11 +57,34 @@ const environmentShape = z.object({
     API_PUBLIC_URL: z.url().optional(),
     API_BODY_LIMIT_BYTES: z.coerce.number().int().min(1_024).max(10 * 1024 * 1024).default(256 * 1024),
     API_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(600),
+    TRUST_PROXY: z
+      .string()
+      .transform((text, ctx): false | number | string[] => {
+        const value = text.trim();
+        if (value === 'false') return false;
+        if (/^\d+$/.test(value)) return Number(value);
+        const entries = value.split(',').map((s) => s.trim()).filter(Boolean);
+        const bad = entries.filter((entry) => !isProxyEntry(entry));
+        if (value === 'true' || entries.length === 0 || bad.length > 0) {
+          ctx.addIssue({
+            code: 'custom',
+            message: `false, a hop count, or comma-separated proxy addresses/subnets (loopback, linklocal, uniquelocal, 10.0.0.0/8, …)${value === 'true' ? '; true would trust any client\'s X-Forwarded-For' : ''}`,
+          });
+          return z.NEVER;
+        }
+        return entries;
+      })
+      .optional()
+      .describe('which proxies may name the client in X-Forwarded-For (rate limits are per client)'),
     LOG_REDACT_PAYLOAD_FIELDS: z
       .string()
       .transform((text) => text.split(',').map((s) => s.trim()).filter(Boolean))
       .pipe(z.array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_-]*$/, 'comma-separated payload field names')))
       .optional(),
+
+    METRICS_TOKEN: z.string().min(16, 'needs at least 16 characters').optional().describe('bearer token that may scrape /metrics (admin API keys may too)'),
+    METRICS_LABEL_CAP: z.coerce.number().int().min(1).max(1_000).default(50).describe('distinct action-type label values on /metrics; the rest count as "other"'),
+    MAX_OPEN_ACTIONS_PER_AGENT: z.coerce.number().int().min(1).max(1_000_000).default(1_000).describe('actions one agent may have open at once; beyond, submissions get 429'),
 
     POLICY_PATH: z.string().min(1).default('policies'),
 
@@ -79,8 +118,22 @@ const environmentShape = z.object({
       .pipe(z.array(z.string().min(16, 'each secret needs at least 16 characters')).min(1))
       .optional(),
 
-    // Reviewer channels (issue 5). Agent callbacks are signed with CALLBACK_SECRETS, else WEBHOOK_SECRETS.
+    // Reviewer channels (issue 5). Agent callbacks need both settings below (issue 15): their own
+    // secrets, never WEBHOOK_SECRETS, and the origins an agent's callbackUrl may name.
     CALLBACK_SECRETS: secretList.optional(),
+    CALLBACK_ALLOWED_ORIGINS: z
+      .string()
+      .transform((text) => text.split(',').map((s) => s.trim()).filter(Boolean))
+      .pipe(
+        z
+          .array(z.string().superRefine((entry, ctx) => {
+            const parsed = parseOriginEntry(entry);
+            if (typeof parsed === 'string') ctx.addIssue({ code: 'custom', message: parsed });
+          }))
+          .min(1, 'comma-separated origins (https://hooks.example.com, https://*.example.com) or *'),
+      )
+      .optional()
+      .describe('origins an agent callbackUrl may name; loopback/private/metadata addresses only through an origin listed exactly'),
     SLACK_BOT_TOKEN: optionalString.describe('xoxb-… bot token; enables the Slack channel'),
     SLACK_SIGNING_SECRET: optionalString.describe('verifies Slack interactivity requests'),
     SLACK_CHANNEL: optionalString.describe('channel id for review messages; unset: direct messages to each reviewer'),
@@ -99,6 +152,19 @@ const environmentShape = z.object({
     AUDIT_SIGNING_KEY_PATH: optionalString.describe('Ed25519 private key (PEM) that signs evidence checkpoints'),
     AUDIT_SIGNING_KEY: optionalString.describe('the same key as PEM text (\\n escapes allowed), for secret stores that inject values'),
     AUDIT_PUBLIC_KEY_PATH: optionalString.describe('Ed25519 public key (PEM): lets `audit verify` run without the private key'),
+    AUDIT_WITNESS: z
+      .string()
+      .superRefine((text, ctx) => {
+        const parsed = parseWitness(text);
+        if (typeof parsed === 'string') ctx.addIssue({ code: 'custom', message: parsed });
+      })
+      .optional()
+      .describe('where every signed checkpoint is also sent: an append-only file (absolute path or file: URL) or an http(s) endpoint'),
+    AUDIT_WITNESS_TOKEN: z.string().min(16, 'needs at least 16 characters').optional().describe('bearer token for an http(s) AUDIT_WITNESS'),
+    AUDIT_UNSIGNED_OK: z
+      .enum(['true', 'false'])
+      .default('false')
+      .describe('true: a production worker runs without signed checkpoints (deleted or truncated evidence then goes undetected)'),
     CHECKPOINT_INTERVAL: z
       .union([z.literal('off'), z.string().regex(DURATION_PATTERN, 'a duration such as 15m, 1h (or off)')])
       .default('15m')
@@ -117,6 +183,12 @@ export const configSchema = environmentShape.superRefine((env, ctx) => {
     }
     if (env.REVIEW_WEBHOOK_URL && !env.WEBHOOK_SECRETS) {
       ctx.addIssue({ code: 'custom', path: ['WEBHOOK_SECRETS'], message: 'is required when REVIEW_WEBHOOK_URL is set (webhooks are always signed)' });
+    }
+    if (env.CALLBACK_SECRETS && !env.CALLBACK_ALLOWED_ORIGINS) {
+      ctx.addIssue({ code: 'custom', path: ['CALLBACK_ALLOWED_ORIGINS'], message: 'is required when CALLBACK_SECRETS is set (the origins agent callbacks may reach)' });
+    }
+    if (env.CALLBACK_ALLOWED_ORIGINS && !env.CALLBACK_SECRETS) {
+      ctx.addIssue({ code: 'custom', path: ['CALLBACK_SECRETS'], message: 'is required when CALLBACK_ALLOWED_ORIGINS is set (callbacks are always signed, never with WEBHOOK_SECRETS)' });
     }
     if (env.SLACK_BOT_TOKEN && !env.SLACK_SIGNING_SECRET) {
       ctx.addIssue({ code: 'custom', path: ['SLACK_SIGNING_SECRET'], message: 'is required when SLACK_BOT_TOKEN is set (interactivity requests are verified)' });
@@ -153,16 +225,24 @@ export interface Config {
     devPort: number;
     uiPort: number;
   };
-  database: { url?: string; poolMax: number };
-  api: { host: string; port: number; publicUrl?: string; bodyLimitBytes: number; rateLimitPerMinute: number };
+  database: { url?: string; migrationUrl?: string; poolMax: number };
+  api: {
+    host: string;
+    port: number;
+    publicUrl?: string;
+    bodyLimitBytes: number;
+    rateLimitPerMinute: number;
+    trustProxy: false | number | string[];
+    maxOpenActionsPerAgent: number;
+  };
   /** Payload fields never written to logs (in addition to credentials). */
   redactPayloadFields: string[];
   policyPath: string;
   worker: { maxCachedWorkflows: number };
   executors: Record<string, { url: string; secrets?: string[] }>;
   reviewWebhook?: { url: string; secrets: string[] };
-  /** Signs the final outcome sent to an action's callbackUrl; empty: callbacks are not sent. */
-  callbackSecrets: string[];
+  /** Agent callbacks: absent, a submission naming a callbackUrl is refused and none is sent. */
+  callbacks?: { secrets: string[]; allowedOrigins: string[] };
   slack?: { botToken: string; signingSecret: string; channel?: string; apiUrl?: string };
   email?: {
     smtp: { host: string; port: number; secure: boolean; auth?: { user: string; pass: string } };
@@ -178,9 +258,13 @@ export interface Config {
     publicKeyPath?: string;
     /** 0: no periodic checkpoints. */
     checkpointIntervalMs: number;
+    /** AUDIT_UNSIGNED_OK: production may run without signed checkpoints. */
+    unsignedOk: boolean;
+    /** AUDIT_WITNESS (+ AUDIT_WITNESS_TOKEN): a copy of every checkpoint outside the database. */
+    witness?: Witness;
     retentionDays: number;
   };
-  metrics: { rubberStampSeconds: number };
+  metrics: { rubberStampSeconds: number; token?: string; labelCap: number };
 }
 
 export class ConfigError extends Error {
@@ -215,20 +299,22 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       devPort: c.TEMPORAL_DEV_PORT,
       uiPort: c.TEMPORAL_UI_PORT,
     },
-    database: { url: c.DATABASE_URL, poolMax: c.DATABASE_POOL_MAX },
+    database: { url: c.DATABASE_URL, migrationUrl: c.DATABASE_MIGRATION_URL, poolMax: c.DATABASE_POOL_MAX },
     api: {
       host: c.API_HOST,
       port: c.API_PORT,
       publicUrl: c.API_PUBLIC_URL,
       bodyLimitBytes: c.API_BODY_LIMIT_BYTES,
       rateLimitPerMinute: c.API_RATE_LIMIT_PER_MINUTE,
+      trustProxy: c.TRUST_PROXY ?? false,
+      maxOpenActionsPerAgent: c.MAX_OPEN_ACTIONS_PER_AGENT,
     },
     redactPayloadFields: c.LOG_REDACT_PAYLOAD_FIELDS ?? [],
     policyPath: path.resolve(c.POLICY_PATH),
     worker: { maxCachedWorkflows: c.WORKER_MAX_CACHED_WORKFLOWS },
     executors: c.EXECUTORS ?? {},
     reviewWebhook: c.REVIEW_WEBHOOK_URL ? { url: c.REVIEW_WEBHOOK_URL, secrets: c.WEBHOOK_SECRETS ?? [] } : undefined,
-    callbackSecrets: c.CALLBACK_SECRETS ?? c.WEBHOOK_SECRETS ?? [],
+    callbacks: c.CALLBACK_SECRETS && c.CALLBACK_ALLOWED_ORIGINS ? { secrets: c.CALLBACK_SECRETS, allowedOrigins: c.CALLBACK_ALLOWED_ORIGINS } : undefined,
     slack:
       c.SLACK_BOT_TOKEN && c.SLACK_SIGNING_SECRET
         ? { botToken: c.SLACK_BOT_TOKEN, signingSecret: c.SLACK_SIGNING_SECRET, channel: c.SLACK_CHANNEL, apiUrl: c.SLACK_API_URL }
@@ -253,9 +339,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       signingKey: c.AUDIT_SIGNING_KEY,
       publicKeyPath: c.AUDIT_PUBLIC_KEY_PATH ? path.resolve(c.AUDIT_PUBLIC_KEY_PATH) : undefined,
       checkpointIntervalMs: c.CHECKPOINT_INTERVAL === 'off' ? 0 : (parseDuration(c.CHECKPOINT_INTERVAL) ?? 0),
+      unsignedOk: c.AUDIT_UNSIGNED_OK === 'true',
+      witness: c.AUDIT_WITNESS ? (parseWitness(c.AUDIT_WITNESS, c.AUDIT_WITNESS_TOKEN) as Witness) : undefined,
       retentionDays: c.RETENTION_DAYS,
     },
-    metrics: { rubberStampSeconds: c.RUBBER_STAMP_SECONDS },
+    metrics: { rubberStampSeconds: c.RUBBER_STAMP_SECONDS, token: c.METRICS_TOKEN, labelCap: c.METRICS_LABEL_CAP },
   });
 }
 

@@ -11,6 +11,7 @@ import { WebhookChannel } from './notifications/webhook-channel';
 import { reviewerChannelsFromConfig } from './notifications/reviewer-channels';
 import { policyEngine } from './policy/policy-engine';
 import { PolicyStore } from './policy/policy-store';
+import { redactedPolicyLoader } from './policy/reason-redaction';
 import { startConfiguredCheckpoints } from './audit/checkpoint-schedule';
 import { temporalConnectionOptions } from './temporal-connection';
 
@@ -20,7 +21,7 @@ export function channelsFromConfig(config: Config, logger: Logger, pool?: Pool):
   const channels: NotificationChannel[] = [new LogChannel(logger.child({ channel: 'log' }))];
   if (config.reviewWebhook) channels.push(new WebhookChannel(config.reviewWebhook));
   // Slack, email and agent callbacks look reviewers and outcomes up in Postgres.
-  if (pool) channels.push(...reviewerChannelsFromConfig(config, pool));
+  if (pool) channels.push(...reviewerChannelsFromConfig(config, pool, logger.child({ channel: 'agent-callback' })));
   return channels;
 }
 
@@ -58,9 +59,11 @@ export interface WorkerProcessDeps {
 
 /** Everything the worker process owns, so shutdown releases it all. */
 export async function startWorkerProcess({ config, pool, logger }: WorkerProcessDeps) {
-  const policy = new PolicyStore(config.policyPath, { logger: logger.child({ component: 'policy' }) }).watch();
+  // LOG_REDACT_PAYLOAD_FIELDS also holds for rendered reasons: they reach logs, evidence, Slack and email.
+  const load = redactedPolicyLoader(config.redactPayloadFields);
+  const policy = new PolicyStore(config.policyPath, { logger: logger.child({ component: 'policy' }), load }).watch();
   const shadowPolicy = config.shadowPolicyPath
-    ? new PolicyStore(config.shadowPolicyPath, { logger: logger.child({ component: 'shadow-policy' }) }).watch()
+    ? new PolicyStore(config.shadowPolicyPath, { logger: logger.child({ component: 'shadow-policy' }), load }).watch()
     : undefined;
   const connection = await NativeConnection.connect(await temporalConnectionOptions(config));
   const worker = await createHoldpointWorker({

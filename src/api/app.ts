@@ -1,6 +1,5 @@
 import type { Client } from '@temporalio/client';
 import express from 'express';
-import { ipKeyGenerator, rateLimit } from 'express-rate-limit';
 import helmet from 'helmet';
 import { randomUUID } from 'node:crypto';
 import type { Pool } from 'pg';
@@ -10,10 +9,12 @@ import type { PolicyEngine } from '../activities/deps';
 import type { LoadedPolicy } from '../policy/loaded-policy';
 import { authenticateRequests } from './auth/authenticate';
 import { consoleSessionAuth } from './auth/console-session';
-import { FORM_ENDPOINTS } from './form-endpoints';
 import { reviewerChannelRoutes, type ReviewerChannelOptions } from './reviewer-channel-routes';
 import { createRegistry } from './openapi-registry';
 import { HttpProblem, problemMiddleware } from './problem';
+import { CredentialFailures, requestRateLimit } from './rate-limits';
+import { requestBodies } from './request-body';
+import { requestDeadline } from './request-deadline';
 import { actionRoutes } from './routes/action-routes';
 import { metaRoutes } from './routes/meta-routes';
 import { policyRoutes } from './routes/policy-routes';
@@ -21,7 +22,11 @@ import { metricsRoutes } from './routes/metrics-routes';
 import { shadowRoutes } from './routes/shadow-routes';
 import { createPrometheusMetrics } from '../metrics/prometheus-metrics';
 import { ActionQueries } from './services/action-queries';
+import type { ActionChangeFeed } from './services/action-change-feed';
 import { ActionService } from './services/action-service';
+import { reviewerEligibility } from './services/reviewer-eligibility';
+import { openActionCap } from './services/open-action-cap';
+import { CallbackTargets, type Resolve } from '../notifications/callback-target';
 
 export interface AppOptions {
   client: Client;
@@ -34,39 +39,35 @@ export interface AppOptions {
   policy: { engine: PolicyEngine; current: () => LoadedPolicy };
   bodyLimitBytes?: number;
   rateLimitPerMinute?: number;
+  /** TRUST_PROXY: false, a hop count, or the proxies' addresses/subnets (express `trust proxy`). */
+  trustProxy?: boolean | number | string[];
   /** Approvals faster than this count as rubber stamps in /v1/metrics (RUBBER_STAMP_SECONDS; default 10). */
   rubberStampSeconds?: number;
   /** The reviewer console, Slack interactivity and email decision links (issue 5). */
   reviewerChannels?: ReviewerChannelOptions;
-}
-
-/** Rejects bodies that are not JSON before parsing (the API speaks JSON only). */
-const requireJsonBodies: express.RequestHandler = (req, _res, next) => {
-  const hasBody = Number(req.headers['content-length'] ?? 0) > 0 || req.headers['transfer-encoding'] !== undefined;
-  const formEndpoint = FORM_ENDPOINTS.has(req.path) && req.is('application/x-www-form-urlencoded');
-  if (hasBody && !req.is('application/json') && !formEndpoint) {
-    return next(new HttpProblem(415, 'unsupported-media-type', 'Unsupported media type', 'send request bodies as application/json'));
-  }
-  next();
-};
-
-/**
- * Postgres text and jsonb cannot hold U+0000: a body carrying it would be accepted here and then
- * fail every write, leaving the submission hanging and its activity retrying forever. Refused as
- * malformed JSON instead.
- */
-function refuseNul(key: string, value: unknown): unknown {
-  if (key.includes('\u0000') || (typeof value === 'string' && value.includes('\u0000'))) {
-    throw new SyntaxError('strings may not contain U+0000 (NUL)');
-  }
-  return value;
+  /** Where long-polls learn of changes (one LISTEN connection per process); default: the app's own. */
+  changes?: ActionChangeFeed;
+  /** METRICS_TOKEN: may scrape /metrics besides admin keys; absent: admin keys only. */
+  metricsToken?: string;
+  /** METRICS_LABEL_CAP (default 50). */
+  metricsLabelCap?: number;
+  /** MAX_OPEN_ACTIONS_PER_AGENT; absent: no cap. */
+  maxOpenActionsPerAgent?: number;
+  /** Agent callbacks (CALLBACK_ALLOWED_ORIGINS); absent: a submission naming a callbackUrl is refused. */
+  callbacks?: { allowedOrigins: readonly string[]; resolve?: Resolve };
 }
 
 export function createApp(options: AppOptions): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
-  const prometheus = createPrometheusMetrics({ pool: options.pool });
+  // TRUST_PROXY: which hops' X-Forwarded-For names the client (rate-limit buckets are per client).
+  app.set('trust proxy', options.trustProxy ?? false);
+  const prometheus = createPrometheusMetrics({
+    pool: options.pool,
+    labelCap: options.metricsLabelCap,
+    preferredLabelValues: () => options.policy.current().rulesByActionType.keys(),
+  });
   app.use(prometheus.httpLatency);
   app.use(
     pinoHttp({
@@ -89,31 +90,31 @@ export function createApp(options: AppOptions): express.Express {
       },
     }),
   );
+  app.use(requestDeadline());
   app.use(helmet());
-  app.use(requireJsonBodies);
-  app.use(express.json({ limit: options.bodyLimitBytes ?? 256 * 1024, strict: true, reviver: refuseNul }));
-  app.use(authenticateRequests(options.pool));
-  app.use(consoleSessionAuth(options.pool));
-  app.use(
-    rateLimit({
-      windowMs: 60_000,
-      limit: options.rateLimitPerMinute ?? 600,
-      standardHeaders: 'draft-8',
-      legacyHeaders: false,
-      // Per principal once authenticated, so one noisy agent cannot starve the others behind a NAT.
-      keyGenerator: (req) => (req.principal ? `principal:${req.principal.id}` : `ip:${ipKeyGenerator(req.ip ?? '')}`),
-      handler: (_req, _res, next, limiter) =>
-        next(new HttpProblem(429, 'rate-limited', 'Too many requests', `at most ${limiter.limit} requests a minute`, { retryAfterSeconds: 60 })),
-    }),
-  );
+  // Who is asking and how often, before any body is read: a refusal costs a header parse (issue 15).
+  const perMinute = options.rateLimitPerMinute ?? 600;
+  const failures = new CredentialFailures(perMinute);
+  app.use(authenticateRequests(options.pool, failures));
+  app.use(consoleSessionAuth(options.pool, failures));
+  app.use(requestRateLimit(perMinute));
+  app.use(...requestBodies(options.bodyLimitBytes ?? 256 * 1024));
 
   const registry = createRegistry();
   const links = { base: options.publicUrl, temporalUi: options.temporalUiUrl, namespace: options.namespace };
-  const actions = new ActionService({ client: options.client, pool: options.pool, taskQueue: options.taskQueue });
+  const actions = new ActionService({
+    client: options.client,
+    pool: options.pool,
+    taskQueue: options.taskQueue,
+    changes: options.changes,
+    eligibility: reviewerEligibility(options.pool, options.policy.current),
+  });
   app.use(metaRoutes(registry, { client: options.client, pool: options.pool, publicUrl: options.publicUrl }));
-  app.use(actionRoutes(registry, { actions, queries: new ActionQueries(options.pool, links), links }));
-  app.use(policyRoutes(registry, { policy: options.policy.engine, current: options.policy.current }));
-  app.use(metricsRoutes(registry, { pool: options.pool, prometheus, rubberStampSeconds: options.rubberStampSeconds ?? 10 }));
+  const callbackTargets = new CallbackTargets(options.callbacks?.allowedOrigins ?? [], { resolve: options.callbacks?.resolve });
+  const openActions = options.maxOpenActionsPerAgent ? openActionCap(options.pool, options.maxOpenActionsPerAgent) : undefined;
+  app.use(actionRoutes(registry, { actions, queries: new ActionQueries(options.pool, links), links, callbackTargets, openActions }));
+  app.use(policyRoutes(registry, { policy: options.policy.engine, current: options.policy.current, pool: options.pool }));
+  app.use(metricsRoutes(registry, { pool: options.pool, prometheus, rubberStampSeconds: options.rubberStampSeconds ?? 10, metricsToken: options.metricsToken }));
   app.use(shadowRoutes(registry, { pool: options.pool }));
   app.use(reviewerChannelRoutes(registry, { ...options, actions }, options.reviewerChannels ?? {}));
   app.use((req, _res, next) => next(new HttpProblem(404, 'not-found', 'Not found', `no route for ${req.method} ${req.path}`)));

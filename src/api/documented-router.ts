@@ -32,15 +32,16 @@ export class DocumentedRouter {
 
   constructor(private readonly registry: OpenAPIRegistry) {}
 
-  get(route: DocumentedRoute, handler: RequestHandler): this {
-    return this.add('get', route, handler);
+  /** `handlers`: any guards of the route's own, then the handler. */
+  get(route: DocumentedRoute, ...handlers: [RequestHandler, ...RequestHandler[]]): this {
+    return this.add('get', route, handlers);
   }
 
-  post(route: DocumentedRoute, handler: RequestHandler): this {
-    return this.add('post', route, handler);
+  post(route: DocumentedRoute, ...handlers: [RequestHandler, ...RequestHandler[]]): this {
+    return this.add('post', route, handlers);
   }
 
-  private add(method: Method, route: DocumentedRoute, handler: RequestHandler): this {
+  private add(method: Method, route: DocumentedRoute, handlers: RequestHandler[]): this {
     const { roles, ...config } = route;
     this.registry.registerPath({
       ...config,
@@ -56,7 +57,7 @@ export class DocumentedRouter {
     });
     const expressPath = route.path.replace(/\{(\w+)\}/g, ':$1');
     const guards = roles ? [requireRole(roles)] : [];
-    this.router[method](expressPath, ...guards, handler);
+    this.router[method](expressPath, ...guards, ...handlers);
     return this;
   }
 }

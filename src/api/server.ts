@@ -2,33 +2,42 @@ import { Client } from '@temporalio/client';
 import type { AddressInfo } from 'node:net';
 import { loadConfig } from '../config';
 import { createPool } from '../db/pool';
-import { migrate } from '../db/migrate';
-import { createLogger } from '../logger';
+import { prepareDatabase } from '../db/runtime-role';
+import { processLogger } from '../logger';
 import { ProcessLifecycle } from '../process-lifecycle';
 import { connectToTemporal } from '../temporal-connection';
 import { PolicyStore } from '../policy/policy-store';
 import { policyEngine } from '../policy/policy-engine';
+import { redactedPolicyLoader } from '../policy/reason-redaction';
 import { slackClient } from '../notifications/reviewer-channels';
 import { createApp } from './app';
+import { ActionChangeFeed } from './services/action-change-feed';
 
 async function main() {
   const config = loadConfig();
-  const logger = createLogger(config.logLevel, 'holdpoint-api', config.redactPayloadFields.flatMap((field) => [`*.payload.${field}`, `payload.${field}`]));
+  const logger = processLogger(config, 'holdpoint-api');
   const lifecycle = new ProcessLifecycle(logger);
   if (!config.database.url) throw new Error('DATABASE_URL is required for the API (npm start sets it for the embedded database)');
   const pool = createPool(config.database.url, config.database.poolMax);
   lifecycle.onShutdown(() => pool.end());
-  await migrate(pool);
+  await prepareDatabase({ url: config.database.url, migrationUrl: config.database.migrationUrl }, pool, { env: config.env, warn: (message) => logger.warn({}, message) });
   const connection = await connectToTemporal(config);
   lifecycle.onShutdown(() => connection.close());
   const client = new Client({ connection, namespace: config.temporal.namespace });
-  const policy = new PolicyStore(config.policyPath, { logger: logger.child({ component: 'policy' }) }).watch();
+  const changes = new ActionChangeFeed(pool, { logger: logger.child({ component: 'action-changes' }) });
+  lifecycle.onShutdown(() => changes.close());
+  const policy = new PolicyStore(config.policyPath, { logger: logger.child({ component: 'policy' }), load: redactedPolicyLoader(config.redactPayloadFields) }).watch();
   lifecycle.onShutdown(() => policy.close());
   const app = createApp({
     client,
+    changes,
     policy: { engine: policyEngine(policy), current: () => policy.current() },
     bodyLimitBytes: config.api.bodyLimitBytes,
     rateLimitPerMinute: config.api.rateLimitPerMinute,
+    trustProxy: config.api.trustProxy,
+    maxOpenActionsPerAgent: config.api.maxOpenActionsPerAgent,
+    metricsToken: config.metrics.token,
+    metricsLabelCap: config.metrics.labelCap,
     rubberStampSeconds: config.metrics.rubberStampSeconds,
     pool,
     logger,
@@ -36,6 +45,7 @@ async function main() {
     namespace: config.temporal.namespace,
     publicUrl: config.api.publicUrl ?? `http://${config.api.host}:${config.api.port}`,
     temporalUiUrl: config.temporal.uiUrl,
+    callbacks: config.callbacks ? { allowedOrigins: config.callbacks.allowedOrigins } : undefined,
     reviewerChannels: {
       slack: config.slack ? { signingSecret: config.slack.signingSecret, client: slackClient(config.slack) } : undefined,
       emailTokenSecret: config.email?.tokenSecret,

@@ -1,10 +1,13 @@
 import type { Pool } from 'pg';
 import { listEventsForActions, verifyChain } from '../db/evidence-repository';
 import { HeadsDigest, statementDigest, statementText, type CheckpointKind, type CheckpointStatement } from './checkpoint-statement';
+import { payloadHashIssues } from './payload-hashes';
+import { CHECKPOINT_COLUMNS, checkpointRecords, compareWithWitness, type CheckpointRow, type WitnessRecord } from './witness';
 import { verifyStatement, type AuditKey } from './signing-key';
 
 export type AuditProblemKind =
   | 'chain-break' // an event was edited, removed from the middle, or reordered
+  | 'payload-hash' // a payload (or request) no longer matches the hash recorded with it
   | 'no-evidence' // an action row without a single event
   | 'incomplete' // the action is completed but its chain lacks action.completed
   | 'deleted' // a signed action is gone
@@ -33,22 +36,12 @@ export interface AuditVerification {
   };
   /** Events stored after the latest checkpoint: protected by their hash chain only, until the next one. */
   eventsAfterLatestCheckpoint: number;
+  /** With `--witness`: the statements the witness holds and how many match the database. */
+  witness?: { statements: number; matched: number };
   problems: AuditProblem[];
   warnings: string[];
 }
 
-interface CheckpointRow {
-  id: number;
-  kind: CheckpointKind;
-  created_at: string;
-  prev_digest: string | null;
-  heads_digest: string;
-  head_count: number;
-  pruned_count: number;
-  key_id: string;
-  digest: string;
-  signature: string;
-}
 
 const ACTION_BATCH = 500;
 const HEADS_PAGE = 10_000;
@@ -58,11 +51,20 @@ const HEADS_PAGE = 10_000;
  * removed events break a chain; a deleted action or a cut-off tail no longer reaches the head a
  * trusted checkpoint signed. Streams in batches, so memory stays flat however large the store.
  */
-export async function verifyEvidence(pool: Pool, key: AuditKey | undefined): Promise<AuditVerification> {
+export async function verifyEvidence(pool: Pool, key: AuditKey | undefined, options: { witness?: readonly WitnessRecord[] } = {}): Promise<AuditVerification> {
   const problems: AuditProblem[] = [];
   const warnings: string[] = [];
 
   const checkpoints = await verifyCheckpoints(pool, key, problems);
+  let witness: AuditVerification['witness'];
+  if (options.witness) {
+    // The witness holds statements the owner of these tables cannot take back (issue 15).
+    const comparison = compareWithWitness(options.witness, await checkpointRecords(pool), key);
+    for (const problem of comparison.problems) problems.push({ kind: 'checkpoint', checkpointId: problem.checkpointId, detail: problem.detail });
+    if (comparison.unwitnessed.length) warnings.push(`${comparison.unwitnessed.length} stored checkpoints were never witnessed (#${comparison.unwitnessed.join(', #')})`);
+    if (!key) warnings.push('no audit key configured: witnessed signatures were not checked');
+    witness = { statements: options.witness.length, matched: comparison.matched };
+  }
   const trusted = checkpoints.trusted;
   if (!key) warnings.push('no audit key configured (AUDIT_SIGNING_KEY_PATH, AUDIT_SIGNING_KEY or AUDIT_PUBLIC_KEY_PATH): checkpoint signatures were not checked');
   if (checkpoints.rows.length === 0) warnings.push('no checkpoints yet: deleted actions and truncated tails cannot be detected (run `audit checkpoint`)');
@@ -98,6 +100,7 @@ export async function verifyEvidence(pool: Pool, key: AuditKey | undefined): Pro
         : undefined,
     },
     eventsAfterLatestCheckpoint,
+    ...(witness ? { witness } : {}),
     problems,
     warnings,
   };
@@ -105,7 +108,7 @@ export async function verifyEvidence(pool: Pool, key: AuditKey | undefined): Pro
 
 async function verifyCheckpoints(pool: Pool, key: AuditKey | undefined, problems: AuditProblem[]) {
   const { rows } = await pool.query<CheckpointRow>(
-    `SELECT id::int AS id, kind, created_at, prev_digest, heads_digest, head_count, pruned_count, key_id, digest, signature
+    `SELECT ${CHECKPOINT_COLUMNS}
        FROM audit_checkpoints ORDER BY id`,
   );
   const headDigests = await recomputeHeadDigests(pool);
@@ -232,6 +235,9 @@ async function walkChains(pool: Pool, problems: AuditProblem[]): Promise<{ actio
       for (const brk of verifyChain(chain).breaks) {
         problems.push({ kind: 'chain-break', actionId: action.id, detail: `seq ${brk.seq}: ${brk.problem}` });
       }
+      for (const issue of payloadHashIssues(chain)) {
+        problems.push({ kind: 'payload-hash', actionId: action.id, detail: `seq ${issue.seq}: ${issue.problem}` });
+      }
       if (action.completed_at && !chain.some((event) => event.type === 'action.completed')) {
         problems.push({ kind: 'incomplete', actionId: action.id, detail: `completed at ${action.completed_at} but the chain (${chain.length} events) has no action.completed event` });
       }
@@ -247,6 +253,7 @@ function short(hash: string): string {
 
 const KIND_LABEL: Record<AuditProblemKind, string> = {
   'chain-break': 'BROKEN',
+  'payload-hash': 'PAYLOAD HASH',
   'no-evidence': 'EMPTY',
   incomplete: 'INCOMPLETE',
   deleted: 'DELETED',
@@ -266,6 +273,7 @@ export function formatVerification(result: AuditVerification): string {
     `Checkpoints: ${cp.total} (${cp.verified} verified${cp.signaturesChecked ? '' : ', signatures NOT checked'}; ${latest}); ` +
       `${result.eventsAfterLatestCheckpoint} events recorded since.`,
   );
+  if (result.witness) lines.push(`Witness: ${result.witness.statements} statements, ${result.witness.matched} matching the stored checkpoints.`);
   for (const warning of result.warnings) lines.push(`warning: ${warning}`);
   lines.push('');
 

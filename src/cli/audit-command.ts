@@ -4,7 +4,10 @@ import { createCheckpoint, countExpired, pruneExpired } from '../audit/checkpoin
 import { exportEvidence } from '../audit/export-evidence';
 import { AuditKeyError, loadAuditKey } from '../audit/signing-key';
 import { formatVerification, verifyEvidence } from '../audit/verify-evidence';
-import { parseFlags, parseInstant, UsageError, withDatabase, type CommandIo } from './command-io';
+import { checkpointRecords, parseWitness, readWitness, shipToWitness, type WitnessRecord } from '../audit/witness';
+import type { Pool } from 'pg';
+import type { Config } from '../config';
+import { parseFlags, parseInstant, UsageError, withDatabase, type CommandIo, type CommandOutput } from './command-io';
 
 const USAGE = `usage: holdpoint audit <command>
 
@@ -17,7 +20,10 @@ const USAGE = `usage: holdpoint audit <command>
                              remove completed actions older than RETENTION_DAYS (default 400), after
                              a prune checkpoint signs their final heads
 
-Needs DATABASE_URL; checkpoint and prune need AUDIT_SIGNING_KEY_PATH or AUDIT_SIGNING_KEY (in
+verify --witness [<path|url>] also compares the checkpoints with the statements the witness kept
+(AUDIT_WITNESS by default); checkpoint and prune send new ones to AUDIT_WITNESS when it is set.
+
+Needs DATABASE_URL (DATABASE_MIGRATION_URL, the owner, when set: prune removes evidence); checkpoint and prune need AUDIT_SIGNING_KEY_PATH or AUDIT_SIGNING_KEY (in
 development a key is generated under DATA_DIR), verify needs the key or AUDIT_PUBLIC_KEY_PATH.
 `;
 
@@ -62,10 +68,23 @@ export async function auditCommand(argv: string[], io: CommandIo = {}): Promise<
 }
 
 function parseVerify(argv: string[]): AuditTask {
-  const flags = parseFlags(argv, { json: { type: 'boolean' } });
+  // `--witness` alone reads AUDIT_WITNESS; `--witness <path|url>` reads that one.
+  const at = argv.indexOf('--witness');
+  const named = at >= 0 && argv[at + 1] !== undefined && !argv[at + 1]!.startsWith('--') ? argv[at + 1] : undefined;
+  const rest = at < 0 ? argv : [...argv.slice(0, at), ...argv.slice(at + (named === undefined ? 1 : 2))];
+  const flags = parseFlags(rest, { json: { type: 'boolean' } });
   return ({ stdout }) =>
     async (pool, config) => {
-      const result = await verifyEvidence(pool, loadAuditKey(config));
+      let witness: WitnessRecord[] | undefined;
+      if (at >= 0) {
+        const source = named === undefined ? config.audit.witness : parseWitness(named, config.audit.witness?.kind === 'http' ? config.audit.witness.token : undefined);
+        if (source === undefined) throw new UsageError('--witness needs AUDIT_WITNESS or a file path or URL after it');
+        if (typeof source === 'string') throw new UsageError(`--witness ${named}: ${source}`);
+        const read = await readWitness(source);
+        if (read.unreadable.length) throw new UsageError(`the witness is not readable: ${read.unreadable.slice(0, 3).join('; ')}`);
+        witness = read.records;
+      }
+      const result = await verifyEvidence(pool, loadAuditKey(config), { witness });
       stdout.write(flags.json ? `${JSON.stringify(result, null, 2)}\n` : formatVerification(result));
       return result.ok ? 0 : 1;
     };
@@ -77,17 +96,33 @@ function signingKey(config: Parameters<typeof loadAuditKey>[0]) {
   return key;
 }
 
+/** Sends new checkpoints to AUDIT_WITNESS: 1 (and says so) when the witness did not take them. */
+async function witnessed(config: Config, pool: Pool, ids: number[], stdout: CommandOutput, stderr: CommandOutput): Promise<number> {
+  const witness = config.audit.witness;
+  if (!witness) {
+    if (ids.length) stdout.write('Record the digest somewhere outside this database to anchor it (or set AUDIT_WITNESS).\n');
+    return 0;
+  }
+  try {
+    await shipToWitness(witness, await checkpointRecords(pool, ids));
+    stdout.write(`Sent to the witness (${witness.kind === 'file' ? witness.path : witness.url}).\n`);
+    return 0;
+  } catch (err) {
+    stderr.write(`holdpoint audit: signed, but the witness did not take it: ${(err as Error).message}\n`);
+    return 1;
+  }
+}
+
 function parseCheckpoint(argv: string[]): AuditTask {
   const flags = parseFlags(argv, { full: { type: 'boolean' } });
-  return ({ stdout }) =>
+  return ({ stdout, stderr }) =>
     async (pool, config) => {
       const summary = (await createCheckpoint(pool, signingKey(config), { kind: 'manual', full: flags.full === true }))!;
       stdout.write(
         `Checkpoint #${summary.id} signed ${summary.headCount} chain head${summary.headCount === 1 ? '' : 's'} at ${summary.createdAt}\n` +
-          `  digest ${summary.digest}\n  key    ${summary.keyId}\n` +
-          'Record the digest somewhere outside this database to anchor it.\n',
+          `  digest ${summary.digest}\n  key    ${summary.keyId}\n`,
       );
-      return 0;
+      return witnessed(config, pool, [summary.id], stdout, stderr);
     };
 }
 
@@ -117,7 +152,7 @@ function parsePrune(argv: string[]): AuditTask {
   const flags = parseFlags(argv, { 'dry-run': { type: 'boolean' }, 'retention-days': { type: 'string' } });
   const override = flags['retention-days'];
   if (override !== undefined && !/^[1-9][0-9]*$/.test(override)) throw new UsageError('--retention-days must be a positive whole number');
-  return ({ stdout, now }) =>
+  return ({ stdout, stderr, now }) =>
     async (pool, config) => {
       const retentionDays = override ? Number(override) : config.audit.retentionDays;
       if (flags['dry-run']) {
@@ -131,6 +166,6 @@ function parsePrune(argv: string[]): AuditTask {
         `Removed ${summary.removedActions} completed actions older than ${retentionDays} days (before ${summary.cutoff}); ` +
           `their final heads are signed in prune checkpoint${summary.checkpoints.length === 1 ? '' : 's'} ${ids}.\n`,
       );
-      return 0;
+      return summary.checkpoints.length ? witnessed(config, pool, summary.checkpoints.map((c) => c.id), stdout, stderr) : 0;
     };
 }

@@ -56,7 +56,8 @@ export async function withDatabase(name: string, io: CommandIo, run: (pool: Pool
     stderr.write(`holdpoint ${name}: set DATABASE_URL, or run while \`npm start\` is up and use the URL it printed\n`);
     return 2;
   }
-  const pool = createPool(config.database.url, 2);
+  // Operators act as the owner when it is configured: `audit prune` removes evidence, which the runtime role may not.
+  const pool = createPool(config.database.migrationUrl ?? config.database.url, 2);
   try {
     await migrate(pool);
     return await run(pool, config);

@@ -4,7 +4,7 @@ import { isRole, ROLES } from '../auth/principal';
 import { ConfigError, loadConfig } from '../config';
 import { migrate } from '../db/migrate';
 import { createPool } from '../db/pool';
-import { createPrincipalKey, listPrincipals, PrincipalError, revokeKeys, type ApiKeySummary } from '../db/principal-repository';
+import { createPrincipalKey, listPrincipals, PrincipalError, revokeKeys, setPrincipalDisabled, type ApiKeySummary } from '../db/principal-repository';
 
 export interface CommandOutput {
   write(text: string): unknown;
@@ -23,8 +23,12 @@ const USAGE = `usage: holdpoint keys <command>
          [--email <address>] [--slack <Slack user id>] [--allow-role-change]
                            create or update a principal and issue it a new API key
   list                     principals with their key ids and key states
-  revoke --id <id>         revoke every active key of a principal
-  revoke --key-id <keyid>  revoke one key
+  revoke --id <id>         revoke every active key of a principal: it also loses its console
+                           sessions, Slack buttons and email links (a new key with create restores it)
+  revoke --key-id <keyid>  revoke one key (and the console sessions opened with it)
+  disable --id <id>        refuse the principal everywhere (API keys, console, Slack, email links)
+                           and end its console sessions, keeping its keys for enable
+  enable --id <id>         allow a disabled principal again
 
 Needs DATABASE_URL.
 `;
@@ -34,7 +38,13 @@ class UsageError extends Error {}
 /** A parsed subcommand, ready to run against the database. */
 type KeysTask = (pool: Pool, out: CommandOutput) => Promise<number>;
 
-const SUBCOMMANDS: Record<string, (argv: string[]) => KeysTask> = { create: parseCreate, list: parseList, revoke: parseRevoke };
+const SUBCOMMANDS: Record<string, (argv: string[]) => KeysTask> = {
+  create: parseCreate,
+  list: parseList,
+  revoke: parseRevoke,
+  disable: (argv) => parseSetDisabled(argv, true),
+  enable: (argv) => parseSetDisabled(argv, false),
+};
 
 /** `holdpoint keys`: returns the exit code (0 done, 1 refused or failed, 2 bad usage or configuration). */
 export async function keysCommand(argv: string[], io: KeysCommandIo = {}): Promise<number> {
@@ -178,6 +188,24 @@ function parseRevoke(argv: string[]): KeysTask {
       return 1;
     }
     out.write(`Revoked ${count} key${count === 1 ? '' : 's'} of ${what}.\n`);
+    return 0;
+  };
+}
+
+function parseSetDisabled(argv: string[], disabled: boolean): KeysTask {
+  const { values: flags } = parseFlags(() => parseArgs({ args: argv, strict: true, options: { id: { type: 'string' } } }));
+  const principalId = flags.id;
+  if (!principalId) throw new UsageError('--id is required');
+  return async (pool, out) => {
+    if (!(await setPrincipalDisabled(pool, principalId, disabled))) {
+      out.write(`No principal ${principalId}; nothing ${disabled ? 'disabled' : 'enabled'}.\n`);
+      return 1;
+    }
+    out.write(
+      disabled
+        ? `Disabled ${principalId}: its API keys, console sessions, Slack buttons and email links are refused until \`keys enable --id ${principalId}\`.\n`
+        : `Enabled ${principalId}.\n`,
+    );
     return 0;
   };
 }

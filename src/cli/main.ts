@@ -9,7 +9,8 @@ import { setupCommand } from './setup';
 const USAGE = `usage: npm run holdpoint -- <command>
 
   setup                      register Holdpoint's search attributes on a Temporal cluster
-  keys create|list|revoke    manage principals and their API keys (keys --help)
+  keys create|list|revoke|disable|enable
+                             manage principals and their API keys (keys --help)
   policy test [dir]          run the *.test.yaml policy tests in dir (default: POLICY_PATH)
   policy replay --candidate <dir> [--since 30d]
                              what a candidate policy would have decided differently

@@ -5,7 +5,9 @@ import { formatShadowReport, ShadowReportBuilder, type ShadowReport } from '../p
 import { PolicyLoadError } from '../policy/policy-load-error';
 import { loadPolicy } from '../policy/policy-loader';
 import type { LoadedPolicy } from '../policy/loaded-policy';
-import type { ActionRequest } from '../shared/action';
+import { LimitHistory, type PastAction } from '../policy/limit-history';
+import type { ActionRequest, JsonObject } from '../shared/action';
+import type { ActionStatus } from '../shared/action-state';
 import type { PolicyOutcome, RiskTier } from '../shared/policy';
 import { parseFlags, parseInstant, UsageError, withDatabase, type CommandIo } from './command-io';
 
@@ -13,7 +15,8 @@ const USAGE = `usage: holdpoint policy replay --candidate <dir> [--since 30d] [-
 
   Replays the actions recorded since --since (a duration back from now, or an ISO-8601 time)
   against the candidate policy and reports every action it would have decided differently
-  (outcome or risk), by the candidate rule that decided it. Nothing is written.
+  (outcome or risk), by the candidate rule that decided it. The candidate's limits are
+  evaluated as of each request's own time. Nothing is written.
 `;
 
 const BATCH = 500;
@@ -28,29 +31,60 @@ interface RecordedAction {
   resource_type: string;
   resource_id: string;
   request: ActionRequest;
+  status: ActionStatus;
+  decided_at: string | null;
+  approved_payload: JsonObject | null;
 }
 
-/** Replays recorded requests against `candidate`, comparing with the decisions recorded at the time. */
+/** What the candidate's limits need of a recorded action to count it as of a later request's time. */
+function pastAction(row: RecordedAction, at: number): PastAction {
+  return {
+    id: row.id,
+    request: row.request,
+    at,
+    status: row.status,
+    decidedAt: row.decided_at === null ? undefined : Date.parse(row.decided_at),
+    held: row.outcome === 'require_approval',
+    approvedPayload: row.approved_payload ?? undefined,
+  };
+}
+
+/**
+ * Replays recorded requests against `candidate`, comparing with the decisions recorded at the time.
+ * The candidate's limits are evaluated as of each request's own time: over the actions submitted
+ * before it within the window (read from a window's length before `since`), each with the status
+ * it had then (held until its recorded decision, the recorded status after).
+ */
 export async function replayPolicy(pool: Pool, candidate: LoadedPolicy, window: { since: Date; until: Date }, examplesPerGroup = 5): Promise<ShadowReport> {
   const report = new ShadowReportBuilder(examplesPerGroup);
+  const history = candidate.limits.length > 0 ? new LimitHistory(candidate) : undefined;
+  const lookbackMs = Math.max(0, ...candidate.limits.map((limit) => limit.windowMs));
+  const from = new Date(window.since.getTime() - lookbackMs);
   let cursor: [string, string] = ['-infinity', ''];
   for (;;) {
     const { rows } = await pool.query<RecordedAction>(
-      `SELECT a.id, a.created_at, a.outcome, a.risk, a.matched_rules, a.policy_version, a.resource_type, a.resource_id, e.data->'request' AS request
+      `SELECT a.id, a.created_at, a.outcome, a.risk, a.matched_rules, a.policy_version, a.resource_type, a.resource_id, e.data->'request' AS request,
+              a.status, a.decided_at, a.approved_payload
          FROM actions a JOIN action_events e ON e.action_id = a.id AND e.event_key = 'requested'
         WHERE a.outcome IS NOT NULL AND a.created_at >= $1 AND a.created_at < $2 AND (a.created_at, a.id) > ($3::timestamptz, $4)
         ORDER BY a.created_at, a.id LIMIT $5`,
-      [window.since.toISOString(), window.until.toISOString(), cursor[0], cursor[1], BATCH],
+      [from.toISOString(), window.until.toISOString(), cursor[0], cursor[1], BATCH],
     );
     for (const row of rows) {
-      const comparison = compareWithCandidate(candidate, row.request, {
-        outcome: row.outcome,
-        risk: row.risk,
-        matchedRules: row.matched_rules,
-        policyVersion: row.policy_version ?? 'unknown',
-      });
-      report.add(comparison, { actionId: row.id, resource: `${row.resource_type}:${row.resource_id}`, createdAt: row.created_at });
+      const at = Date.parse(row.created_at);
+      if (at >= window.since.getTime()) {
+        const limits = history?.read(row.request, at);
+        const comparison = compareWithCandidate(
+          candidate,
+          row.request,
+          { outcome: row.outcome, risk: row.risk, matchedRules: row.matched_rules, policyVersion: row.policy_version ?? 'unknown' },
+          limits,
+        );
+        report.add(comparison, { actionId: row.id, resource: `${row.resource_type}:${row.resource_id}`, createdAt: row.created_at });
+      }
+      history?.add(pastAction(row, at));
     }
+    history?.prune(Date.parse(rows[rows.length - 1]?.created_at ?? window.until.toISOString()));
     if (rows.length < BATCH) break;
     const last = rows[rows.length - 1]!;
     cursor = [last.created_at, last.id];

@@ -61,7 +61,7 @@ function brand<T extends object>(value: T, tag: symbol): T {
   return Object.defineProperty(value, tag, { value: true, enumerable: false });
 }
 
-const REFUSED_STATUSES = new Set<ActionStatus>(['denied', 'auto_denied', 'expired', 'cancelled', 'mismatch', 'unconfirmed', 'pending_review', 'classifying']);
+const REFUSED_STATUSES = new Set<ActionStatus>(['denied', 'auto_denied', 'expired', 'cancelled', 'mismatch', 'unconfirmed', 'failed', 'pending_review', 'classifying']);
 
 /** True when the action, as it stands, must not be executed by the agent. */
 export function isRefusedStatus(status: ActionStatus): boolean {

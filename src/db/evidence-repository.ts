@@ -1,4 +1,7 @@
 import type { Pool, PoolClient } from 'pg';
+import { inTransaction } from './transaction';
+
+export { inTransaction } from './transaction';
 import type { ActionRequest, JsonObject } from '../shared/action';
 import type { ActionProjection, EvidenceEvent } from '../shared/evidence-steps';
 import { canonicalHash } from '../evidence/payload-hash';
@@ -31,6 +34,8 @@ const PROJECTION_COLUMNS: Record<keyof ActionProjection, { column: string; json?
   executedPayloadHash: { column: 'executed_payload_hash' },
   executionResult: { column: 'execution_result', json: true },
   completedAt: { column: 'completed_at' },
+  state: { column: 'state', json: true },
+  stateRevision: { column: 'state_revision' },
 };
 
 export interface NewAction {
@@ -165,7 +170,17 @@ export function mergeProjections(projections: readonly (ActionProjection | undef
 export async function updateProjection(client: PoolClient | Pool, actionId: string, projection: ActionProjection): Promise<void> {
   const sets: string[] = [];
   const values: unknown[] = [actionId];
-  for (const [key, value] of Object.entries(projection) as [keyof ActionProjection, unknown][]) {
+  const { state, stateRevision, ...columns } = projection;
+  if (state !== undefined) {
+    // An older snapshot that commits late (a vote written beside an escalation) must not win.
+    values.push(JSON.stringify(state), stateRevision ?? 0);
+    const [snapshot, revision] = [`$${values.length - 1}`, `$${values.length}`];
+    sets.push(
+      `state = CASE WHEN state_revision IS NULL OR state_revision <= ${revision} THEN ${snapshot}::json ELSE state END`,
+      `state_revision = GREATEST(coalesce(state_revision, ${revision}), ${revision})`,
+    );
+  }
+  for (const [key, value] of Object.entries(columns) as [keyof ActionProjection, unknown][]) {
     if (value === undefined) continue;
     const spec = PROJECTION_COLUMNS[key];
     if (!spec) throw new Error(`unknown projection field ${String(key)}`);
@@ -176,20 +191,6 @@ export async function updateProjection(client: PoolClient | Pool, actionId: stri
   await client.query(`UPDATE actions SET ${sets.join(', ')}, updated_at = now() WHERE id = $1`, values);
 }
 
-export async function inTransaction<T>(pool: Pool, work: (client: PoolClient) => Promise<T>): Promise<T> {
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
-    const result = await work(client);
-    await client.query('COMMIT');
-    return result;
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw err;
-  } finally {
-    client.release();
-  }
-}
 
 /** One workflow step: its evidence event and the projection change, atomically. */
 export async function recordStep(pool: Pool, event: EvidenceEvent, projection: ActionProjection = {}): Promise<StoredEvent> {

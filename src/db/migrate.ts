@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Pool } from 'pg';
+import { inTransaction } from './transaction';
 
 const MIGRATIONS_DIR = path.join(__dirname, 'migrations');
 // Any constant works; it only has to be the same for every Holdpoint process sharing a database.
@@ -36,13 +37,15 @@ export function readMigrations(dir = MIGRATIONS_DIR): Migration[] {
  * whose file changed is an error rather than silently skipped.
  */
 export async function migrate(pool: Pool, migrations = readMigrations()): Promise<string[]> {
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
+  return inTransaction(pool, async (client) => {
     await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK_ID]);
-    await client.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
-      version integer PRIMARY KEY, name text NOT NULL, checksum text NOT NULL,
-      applied_at timestamptz NOT NULL DEFAULT now())`);
+    // Only when missing: a runtime role (which may create nothing) checks an up-to-date schema too.
+    const { rows: exists } = await client.query<{ found: boolean }>("SELECT to_regclass('schema_migrations') IS NOT NULL AS found");
+    if (!exists[0]?.found) {
+      await client.query(`CREATE TABLE schema_migrations (
+        version integer PRIMARY KEY, name text NOT NULL, checksum text NOT NULL,
+        applied_at timestamptz NOT NULL DEFAULT now())`);
+    }
     const { rows } = await client.query<{ version: number; checksum: string; name: string }>(
       'SELECT version, checksum, name FROM schema_migrations',
     );
@@ -64,12 +67,6 @@ export async function migrate(pool: Pool, migrations = readMigrations()): Promis
       ]);
       done.push(migration.name);
     }
-    await client.query('COMMIT');
     return done;
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw err;
-  } finally {
-    client.release();
-  }
+  });
 }

@@ -35,6 +35,12 @@ export interface PrincipalRecord {
   slackUserId?: string;
   createdAt: string;
   disabledAt?: string;
+  /**
+   * Every API key the principal was issued is revoked (`keys revoke --id`): it may not decide through
+   * any channel until it is issued a new key. Set by the lookups a decision makes (findPrincipal,
+   * findPrincipalBySlackUser); a principal that never had a key (Slack or email only) is not revoked.
+   */
+  keysRevoked?: boolean;
 }
 
 /** An API key as listings show it: never the key or its hash. */
@@ -81,7 +87,16 @@ interface PrincipalRow {
 
 const PRINCIPAL_COLUMNS = 'id, role, groups, display_name, email, slack_user_id, created_at, disabled_at';
 
-function toRecord(row: PrincipalRow): PrincipalRecord {
+/** SQL: the principal `alias` had API keys and every one of them is revoked. */
+export function keysAllRevokedSql(alias: string): string {
+  return `(EXISTS (SELECT 1 FROM api_keys k WHERE k.principal_id = ${alias}.id)
+           AND NOT EXISTS (SELECT 1 FROM api_keys k WHERE k.principal_id = ${alias}.id AND k.revoked_at IS NULL))`;
+}
+
+const DECIDING_PRINCIPAL_COLUMNS = `p.id, p.role, p.groups, p.display_name, p.email, p.slack_user_id, p.created_at, p.disabled_at,
+       ${keysAllRevokedSql('p')} AS keys_revoked`;
+
+function toRecord(row: PrincipalRow & { keys_revoked?: boolean }): PrincipalRecord {
   return {
     id: row.id,
     role: row.role,
@@ -91,6 +106,7 @@ function toRecord(row: PrincipalRow): PrincipalRecord {
     slackUserId: row.slack_user_id ?? undefined,
     createdAt: row.created_at,
     disabledAt: row.disabled_at ?? undefined,
+    ...(row.keys_revoked !== undefined ? { keysRevoked: row.keys_revoked } : {}),
   };
 }
 
@@ -255,28 +271,50 @@ export async function listPrincipals(pool: Pool): Promise<PrincipalListing[]> {
 
 export type RevokeTarget = { principalId: string } | { keyId: string };
 
-/** Revokes the principal's active keys, or one key; returns how many were active and are now revoked. */
+/**
+ * Revokes the principal's active keys, or one key; returns how many were active and are now revoked.
+ * A principal left with no active key has lost every channel (console, Slack, email links): its
+ * console sessions end here, and Slack and email refuse it at the next decision (`keysRevoked`).
+ */
 export async function revokeKeys(pool: Pool, target: RevokeTarget): Promise<number> {
   const [column, value] = 'principalId' in target ? ['principal_id', target.principalId] : ['id', target.keyId];
-  const { rowCount } = await pool.query(`UPDATE api_keys SET revoked_at = now() WHERE ${column} = $1 AND revoked_at IS NULL`, [value]);
-  return rowCount ?? 0;
+  const { rows } = await pool.query<{ revoked: number }>(
+    `WITH revoked AS (
+       UPDATE api_keys SET revoked_at = now() WHERE ${column} = $1 AND revoked_at IS NULL RETURNING id
+     ), ended AS (
+       UPDATE console_sessions SET ended_at = now() WHERE key_id IN (SELECT id FROM revoked) AND ended_at IS NULL RETURNING 1
+     )
+     SELECT count(*)::int AS revoked FROM revoked`,
+    [value],
+  );
+  return rows[0]?.revoked ?? 0;
 }
 
-/** Disables a principal: all its keys are refused until it is enabled again. Returns false if unknown. */
+/**
+ * Disables a principal (all its keys, Slack and email links are refused, and its console sessions
+ * end, so enabling it again does not revive them) or enables it again. Returns false if unknown.
+ */
 export async function setPrincipalDisabled(pool: Pool, id: string, disabled: boolean): Promise<boolean> {
-  const { rowCount } = await pool.query(
-    `UPDATE principals SET disabled_at = CASE WHEN $2 THEN COALESCE(disabled_at, now()) ELSE NULL END WHERE id = $1`,
+  const { rows } = await pool.query<{ changed: number }>(
+    `WITH changed AS (
+       UPDATE principals SET disabled_at = CASE WHEN $2 THEN COALESCE(disabled_at, now()) ELSE NULL END WHERE id = $1 RETURNING id
+     ), ended AS (
+       UPDATE console_sessions SET ended_at = now()
+        WHERE $2 AND principal_id IN (SELECT id FROM changed) AND ended_at IS NULL RETURNING 1
+     )
+     SELECT count(*)::int AS changed FROM changed`,
     [id, disabled],
   );
-  return rowCount === 1;
+  return rows[0]?.changed === 1;
 }
 
+/** The principal as a decision sees it now, with `keysRevoked`. */
 export async function findPrincipal(pool: Queryable, id: string): Promise<PrincipalRecord | undefined> {
-  const { rows } = await pool.query<PrincipalRow>(`SELECT ${PRINCIPAL_COLUMNS} FROM principals WHERE id = $1`, [id]);
+  const { rows } = await pool.query<PrincipalRow>(`SELECT ${DECIDING_PRINCIPAL_COLUMNS} FROM principals p WHERE p.id = $1`, [id]);
   return rows[0] ? toRecord(rows[0]) : undefined;
 }
 
 export async function findPrincipalBySlackUser(pool: Queryable, slackUserId: string): Promise<PrincipalRecord | undefined> {
-  const { rows } = await pool.query<PrincipalRow>(`SELECT ${PRINCIPAL_COLUMNS} FROM principals WHERE slack_user_id = $1`, [slackUserId]);
+  const { rows } = await pool.query<PrincipalRow>(`SELECT ${DECIDING_PRINCIPAL_COLUMNS} FROM principals p WHERE p.slack_user_id = $1`, [slackUserId]);
   return rows[0] ? toRecord(rows[0]) : undefined;
 }

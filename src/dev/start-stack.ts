@@ -2,6 +2,7 @@ import path from 'node:path';
 import { loadConfig } from '../config';
 import { createPool } from '../db/pool';
 import { migrate } from '../db/migrate';
+import { grantRuntimeAccess, roleOf } from '../db/runtime-role';
 import { loadPolicy } from '../policy/policy-loader';
 import { startDemoTarget } from './demo-target';
 import { formatDevKeys, seedDevPrincipals } from './dev-principals';
@@ -44,13 +45,17 @@ async function main() {
     const env: NodeJS.ProcessEnv = { ...process.env };
 
     let databaseUrl = config.database.url;
+    let migrationUrl = config.database.migrationUrl;
     if (!databaseUrl) {
       say('[holdpoint] starting embedded Postgres…');
       const pg = await startEmbeddedPostgres({ dataDir: path.join(config.dataDir, 'pg'), port: 5432 });
       stops.push({ name: 'postgres', stop: pg.stop });
-      databaseUrl = pg.url;
+      // Two roles, as in production: the owner migrates, the worker and API may only add and read evidence.
+      databaseUrl = pg.runtimeUrl;
+      migrationUrl = pg.url;
     }
     env.DATABASE_URL = databaseUrl;
+    if (migrationUrl) env.DATABASE_MIGRATION_URL = migrationUrl;
 
     let temporalAddress = config.temporal.address;
     let temporalUi = config.temporal.uiUrl;
@@ -69,8 +74,9 @@ async function main() {
     env.TEMPORAL_ADDRESS = temporalAddress;
     if (temporalUi) env.TEMPORAL_UI_URL = temporalUi;
 
-    const pool = createPool(databaseUrl, 2);
+    const pool = createPool(migrationUrl ?? databaseUrl, 2);
     const applied = await migrate(pool);
+    if (migrationUrl) await grantRuntimeAccess(pool, roleOf(databaseUrl));
     if (applied.length) say(`[holdpoint] migrations applied: ${applied.join(', ')}`);
     // Development only: demo principals with keys that stay the same across restarts.
     const keysFile = path.join(config.dataDir, 'dev-keys.json');

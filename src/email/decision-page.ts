@@ -53,8 +53,8 @@ function actionFacts(state: ActionState): SafeHtml {
 <dt>Rule</dt><dd>${state.policy?.matchedRules.join(', ') || '(default)'}</dd>
 ${state.review?.dueAt ? html`<dt>Decide by</dt><dd>${new Date(state.review.dueAt).toUTCString().replace('GMT', 'UTC')}</dd>` : ''}
 </dl>
-<table><caption class="brand" style="text-align:left">Payload</caption><tbody>
-${payloadFields((state.review?.candidatePayload ?? request.payload) as Record<string, never>, 1000).map((f) => html`<tr><th scope="row">${f.name}</th><td>${f.value}</td></tr>`)}
+<table><caption class="brand" style="text-align:left">Payload (in full: an approval is for exactly this)</caption><tbody>
+${payloadFields((state.review?.candidatePayload ?? request.payload) as Record<string, never>, Number.POSITIVE_INFINITY).map((f) => html`<tr><th scope="row">${f.name}</th><td>${f.value}</td></tr>`)}
 </tbody></table>`;
 }
 

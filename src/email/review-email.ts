@@ -1,8 +1,10 @@
 import type { ReviewerContact } from '../db/reviewer-contact-repository';
 import type { ActionOutcome } from '../db/action-outcome-repository';
-import type { ReviewNotification } from '../notifications/review-notification';
+import { candidateOf } from '../notifications/notification-candidate';
+import type { PayloadChange, ReviewNotification } from '../notifications/review-notification';
 import { actionHeadline, KIND_TITLE, outcomeText, payloadFields, requesterLine, riskLabel } from '../notifications/review-summary';
 import { html, SafeHtml } from './html';
+import { fieldName, inline, jsonLiteral, quoted } from './plain-text';
 
 export interface ReviewEmailLinks {
   consoleUrl: string;
@@ -28,9 +30,19 @@ function dueText(dueAt: string | undefined): string | undefined {
   return dueAt ? new Date(dueAt).toUTCString().replace('GMT', 'UTC') : undefined;
 }
 
+function changeText(change: PayloadChange): string {
+  const before = change.before === undefined ? '(added)' : jsonLiteral(change.before, 200);
+  const after = change.after === undefined ? '(removed)' : jsonLiteral(change.after, 200);
+  return `  ${fieldName(change.field)}: ${before} → ${after}`;
+}
+
+const displayed = (value: unknown) => (value === undefined ? '(none)' : typeof value === 'string' ? value : JSON.stringify(value));
+
 /**
  * The mail for one recipient. `role` says why they get it: to decide (links), to be told the request
- * moved on to another tier, or to learn the outcome.
+ * moved on to another tier, or to learn the outcome. It shows the candidate payload (what the links
+ * approve) and, after an edit, what changed. In the plain-text part every piece of agent text is
+ * escaped or quoted (see plain-text.ts), so only the mail's own lines start a line.
  */
 export function renderReviewEmail(
   notification: ReviewNotification,
@@ -40,31 +52,42 @@ export function renderReviewEmail(
   outcome?: ActionOutcome,
 ): ReviewEmail {
   const { request, policy } = notification;
+  const candidate = candidateOf(notification);
+  const edit = notification.kind === 'payload_edited' ? notification.edit : undefined;
   const headline = actionHeadline(request);
+  const kindTitle = edit ? `Payload edited by ${edit.by}` : KIND_TITLE[notification.kind];
   const title =
     role === 'outcome'
       ? `${outcomeText(notification.outcome)}: ${headline}`
       : role === 'informed'
         ? `Escalated to the next tier: ${headline}`
-        : `${KIND_TITLE[notification.kind]}: ${headline}`;
-  const subject = `[Holdpoint] ${title}`;
-  const fields = payloadFields(request.payload, 500);
+        : `${kindTitle}: ${headline}`;
+  const subject = `[Holdpoint] ${inline(title)}`;
+  const fields = payloadFields(candidate.payload, 500);
   const due = dueText(notification.dueAt);
   const decidedBy = outcome?.decidedBy.length ? outcome.decidedBy.join(', ') : undefined;
 
   const lines = [
-    title,
+    inline(title),
     '',
-    `Requested by: ${requesterLine(request)}`,
+    `Requested by: ${inline(requesterLine(request))}`,
     `Risk:         ${riskLabel(policy.risk)}`,
-    `Reason:       ${policy.reason}`,
-    `Rule:         ${policy.matchedRules.join(', ') || '(default)'}`,
+    `Reason:       ${quoted(policy.reason)}`,
+    `Rule:         ${inline(policy.matchedRules.join(', ') || '(default)')}`,
     ...(due && role !== 'outcome' ? [`Decide by:    ${due}`] : []),
-    ...(role === 'outcome' && decidedBy ? [`Decided by:   ${decidedBy}`] : []),
-    ...(role === 'outcome' && outcome?.rationale ? [`Rationale:    ${outcome.rationale}`] : []),
+    ...(role === 'outcome' && decidedBy ? [`Decided by:   ${inline(decidedBy)}`] : []),
+    ...(role === 'outcome' && outcome?.rationale ? [`Rationale:    ${quoted(outcome.rationale)}`] : []),
     '',
-    'Payload:',
-    ...fields.map((f) => `  ${f.name}: ${f.value}`),
+    ...(edit
+      ? [
+          `Changed by ${inline(edit.by)}:`,
+          ...edit.changes.map(changeText),
+          'Approvals given before the edit were for the previous payload; the links below approve the payload as it is now.',
+          '',
+        ]
+      : []),
+    'Payload (each value as JSON):',
+    ...Object.entries(candidate.payload).map(([name, value]) => `  ${fieldName(name)}: ${jsonLiteral(value)}`),
     '',
     ...(role === 'informed' ? ['The request was escalated to the next tier of reviewers. You can still decide while it is pending.', ''] : []),
     ...(links.approveUrl ? [`Approve: ${links.approveUrl}`] : []),
@@ -72,7 +95,7 @@ export function renderReviewEmail(
     ...(links.approveUrl ? ['(Each link opens a confirmation page; the links work once, only for you, until the deadline.)'] : []),
     `Open in the console: ${links.consoleUrl}`,
     '',
-    `Action ${notification.actionId}`,
+    `Action ${inline(notification.actionId)}`,
   ];
 
   const risk = RISK_COLOURS[policy.risk] ?? RISK_COLOURS.medium!;
@@ -97,6 +120,14 @@ ${due && role !== 'outcome' ? row('Decide by', due) : ''}
 ${role === 'outcome' && decidedBy ? row('Decided by', decidedBy) : ''}
 ${role === 'outcome' && outcome?.rationale ? row('Rationale', outcome.rationale) : ''}
 </table>
+${edit
+  ? html`<h2 style="margin:0 0 8px;font-size:15px;color:#0f172a">Changed by ${edit.by}</h2>
+<table role="presentation" style="border-collapse:collapse;width:100%;margin-bottom:8px;font-family:ui-monospace,Menlo,Consolas,monospace;font-size:13px">
+<tr><th align="left" style="padding:4px 12px 4px 0;color:#475569">Field</th><th align="left" style="padding:4px 12px 4px 0;color:#475569">Before</th><th align="left" style="padding:4px 0;color:#475569">Now</th></tr>
+${edit.changes.map((c) => html`<tr><td style="padding:4px 12px 4px 0;border-bottom:1px solid #e2e8f0;color:#475569;vertical-align:top">${c.field}</td><td style="padding:4px 12px 4px 0;border-bottom:1px solid #e2e8f0;background:#fee2e2;color:#7f1d1d;word-break:break-all;vertical-align:top">${displayed(c.before)}</td><td style="padding:4px 0;border-bottom:1px solid #e2e8f0;background:#dcfce7;color:#14532d;word-break:break-all;vertical-align:top">${displayed(c.after)}</td></tr>`)}
+</table>
+<p style="margin:0 0 16px;color:#475569;font-size:13px">Approvals given before the edit were for the previous payload; the buttons below approve the payload as it is now.</p>`
+  : ''}
 <h2 style="margin:0 0 8px;font-size:15px;color:#0f172a">Payload</h2>
 <table role="presentation" style="border-collapse:collapse;width:100%;margin-bottom:20px;font-family:ui-monospace,Menlo,Consolas,monospace;font-size:13px">
 ${fields.map((f) => html`<tr><td style="padding:4px 12px 4px 0;border-bottom:1px solid #e2e8f0;color:#475569;white-space:nowrap;vertical-align:top">${f.name}</td><td style="padding:4px 0;border-bottom:1px solid #e2e8f0;color:#0f172a;word-break:break-all">${f.value}</td></tr>`)}

@@ -1,6 +1,6 @@
 import type { JsonValue } from '../shared/action';
 import { signWebhook } from '../notifications/standard-webhooks';
-import { ExecutionRejectedError, type ExecutionCall, type ExecutionOutcome, type Executor } from './executor';
+import { ExecutionRejectedError, executionRequestBody, type ExecutionCall, type ExecutionOutcome, type Executor } from './executor';
 
 export interface HttpExecutorOptions {
   url: string;
@@ -20,14 +20,14 @@ async function readBody(response: Response): Promise<JsonValue> {
 }
 
 /**
- * POSTs the approved payload with `Idempotency-Key: <actionId>`, so the target applies it once however
+ * POSTs the routed request with the approved payload (see ExecutionRequestBody) with `Idempotency-Key: <actionId>`, so the target applies it once however
  * often Temporal retries us. 5xx and network errors throw (retryable); 4xx is a final refusal.
  */
 export class HttpExecutor implements Executor {
   constructor(private readonly options: HttpExecutorOptions) {}
 
   async execute(call: ExecutionCall): Promise<ExecutionOutcome> {
-    const body = JSON.stringify({ actionId: call.actionId, actionType: call.actionType, payload: call.payload });
+    const body = JSON.stringify(executionRequestBody(call));
     const headers: Record<string, string> = { 'content-type': 'application/json', 'idempotency-key': call.actionId };
     if (this.options.secrets?.length) Object.assign(headers, signWebhook(this.options.secrets, call.actionId, body));
     const response = await fetch(this.options.url, {

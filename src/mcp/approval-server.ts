@@ -3,6 +3,7 @@ import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import { HoldpointApiError, HoldpointConnectionError, type ActionView, type HoldpointClient, type JsonObject, type JsonValue } from '../client';
 import { awaitExecutionStart } from '../client/execution-start';
+import { findUnsafeJson, jsonPath } from '../shared/json-safety';
 import { approvalStatusShape, toApprovalStatus } from './approval-status';
 import { progressReporter, type ProgressChannel } from './tool-progress';
 
@@ -48,7 +49,7 @@ export function createApprovalServer({ client, agentId, maxWaitSeconds = 600 }: 
       annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: true },
     },
     (input, extra) =>
-      answer(async () => {
+      answer(input, async () => {
         const progress = progressReporter(extra as ProgressChannel);
         const { action, decided } = await client.submit(
           {
@@ -80,7 +81,7 @@ export function createApprovalServer({ client, agentId, maxWaitSeconds = 600 }: 
       outputSchema: approvalStatusShape,
       annotations: { readOnlyHint: true, openWorldHint: true },
     },
-    (input, extra) => answer(() => waitFor(input.actionId, input.until, input.waitSeconds, progressReporter(extra as ProgressChannel), extra.signal)),
+    (input, extra) => answer(input, () => waitFor(input.actionId, input.until, input.waitSeconds, progressReporter(extra as ProgressChannel), extra.signal)),
   );
 
   server.registerTool(
@@ -99,7 +100,7 @@ export function createApprovalServer({ client, agentId, maxWaitSeconds = 600 }: 
       annotations: { readOnlyHint: false, idempotentHint: true, openWorldHint: true },
     },
     (input, extra) =>
-      answer(async () =>
+      answer(input, async () =>
         client.reportExecution(
           input.actionId,
           {
@@ -132,7 +133,10 @@ function describe(action: ActionView): string {
   return `holdpoint: ${action.status.replace(/_/g, ' ')}`;
 }
 
-async function answer(run: () => Promise<ActionView>): Promise<CallToolResult> {
+async function answer(input: unknown, run: () => Promise<ActionView>): Promise<CallToolResult> {
+  // JSON-RPC parsing turns 1e400 into Infinity, which the client would then send as null.
+  const unsafe = findUnsafeJson(input);
+  if (unsafe) return { isError: true, content: [{ type: 'text', text: `${jsonPath('arguments', unsafe.path)} ${unsafe.message}; nothing was sent to Holdpoint.` }] };
   try {
     const status = toApprovalStatus(await run());
     return { content: [{ type: 'text', text: JSON.stringify(status, null, 2) }], structuredContent: status };

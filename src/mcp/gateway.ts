@@ -7,8 +7,12 @@ import {
   type CallToolResult,
 } from '@modelcontextprotocol/sdk/types.js';
 import { guard, isHoldpointExecution, isRefusal, type GuardEvent, type HoldpointClient, type JsonObject, type JsonValue } from '../client';
+import { findUnsafeJson, jsonPath } from '../shared/json-safety';
 import { explainFailure } from './approval-server';
+import { serverSlug, toolCatalog } from './tool-catalog';
 import { progressReporter, type ProgressChannel } from './tool-progress';
+
+export { serverSlug, toolActionType } from './tool-catalog';
 
 export interface GatewayOptions {
   holdpoint: HoldpointClient;
@@ -23,22 +27,14 @@ export interface GatewayOptions {
   upstreamTimeoutMs?: number;
 }
 
-/** Action types allow letters, digits and `._:/-`; a dot would split `<server>` in two. */
-export function serverSlug(name: string): string {
-  return name.trim().replace(/[^A-Za-z0-9_-]+/g, '-').replace(/^-+|-+$/g, '') || 'upstream';
-}
-
-export function toolActionType(server: string, tool: string): string {
-  return `mcp.${server}.${tool.replace(/[^A-Za-z0-9._-]+/g, '_')}`;
-}
-
 const RESULT_TEXT_LIMIT = 2_000;
 
 /**
  * `holdpoint mcp gateway`: an MCP server in front of another. Tools are listed unchanged; every
- * tools/call becomes a Holdpoint action `mcp.<server>.<tool>` with the arguments as payload and is
- * forwarded only once allowed or approved, with the approved (possibly edited) arguments. What
- * the upstream answered is reported back as the execution. Refusals come back as tool errors.
+ * tools/call of a listed tool becomes a Holdpoint action `mcp.<server>.<tool>` with the arguments
+ * as payload and is forwarded only once allowed or approved, with the approved (possibly edited)
+ * arguments. What the upstream answered is reported back as the execution. Refusals, and calls of
+ * tools the upstream does not list, come back as tool errors.
  */
 export function createGatewayServer(options: GatewayOptions): Server {
   const { upstream, holdpoint, agentId } = options;
@@ -56,14 +52,27 @@ export function createGatewayServer(options: GatewayOptions): Server {
     { capabilities: { tools: { listChanged: upstreamTools?.listChanged ?? false } }, instructions },
   );
 
+  const catalog = toolCatalog(upstream, server);
   gateway.setRequestHandler(ListToolsRequestSchema, (request, extra) => upstream.listTools(request.params, { signal: extra.signal }));
-  if (upstreamTools?.listChanged) upstream.setNotificationHandler(ToolListChangedNotificationSchema, () => gateway.sendToolListChanged());
+  if (upstreamTools?.listChanged) {
+    upstream.setNotificationHandler(ToolListChangedNotificationSchema, () => {
+      catalog.invalidate();
+      return gateway.sendToolListChanged();
+    });
+  }
 
   gateway.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
     const { name, arguments: args = {} } = request.params;
+    const tool = await catalog.lookup(name).catch((err: unknown) => ({
+      refusal: `The upstream server's tool list could not be read (${err instanceof Error ? err.message : String(err)}), so the call was not forwarded.`,
+    }));
+    if ('refusal' in tool) return notForwarded(tool.refusal);
+    // JSON-RPC parsing turns 1e400 into Infinity, which the client would then send as null.
+    const unsafe = findUnsafeJson(args);
+    if (unsafe) return notForwarded(`${jsonPath('arguments', unsafe.path)} ${unsafe.message}, so the call was not submitted or forwarded.`);
     const progress = progressReporter(extra as ProgressChannel);
     const forward = guard(
-      toolActionType(server, name),
+      tool.actionType,
       async (approvedArgs: Record<string, unknown>) =>
         (await upstream.callTool({ name, arguments: approvedArgs }, undefined, {
           signal: extra.signal,
@@ -102,6 +111,10 @@ export function createGatewayServer(options: GatewayOptions): Server {
   });
 
   return gateway;
+}
+
+function notForwarded(text: string): CallToolResult {
+  return { isError: true, content: [{ type: 'text', text }] };
 }
 
 function describeEvent(event: GuardEvent): string {

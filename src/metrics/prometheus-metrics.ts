@@ -20,13 +20,48 @@ interface StoreSnapshot {
   rollups: RollupRow[];
   open: Record<string, number>;
   overdue: number;
+  /** Actions in a status the workflow passes through in seconds, not updated for STALLED_AFTER. */
+  stalled: number;
   lastCheckpointSeconds: number | null;
 }
+
+/** Statuses that only last while a step is being recorded or run: long in one means it cannot progress. */
+const TRANSIENT_STATUSES = ['classifying', 'approved', 'allowed', 'executing'];
+const STALLED_AFTER = '10 minutes';
 
 export interface PrometheusMetrics {
   registry: Registry;
   /** Times every API request by route template (never by concrete path: no ids in labels). */
   httpLatency: RequestHandler;
+}
+
+/** Labels whose values callers choose (agents name action types): bounded, the rest counted as `other`. */
+const BOUNDED_LABELS: ReadonlySet<string> = new Set(['action_type', 'agent']);
+const OTHER = 'other';
+
+export interface PrometheusOptions {
+  pool: Pool;
+  /** METRICS_LABEL_CAP: distinct values a bounded label keeps per metric (default 50). */
+  labelCap?: number;
+  /** Values kept first (the action types the loaded policy names); the rest by count, up to the cap. */
+  preferredLabelValues?: () => Iterable<string>;
+}
+
+/**
+ * Which values of `label` keep their own series: those `preferred` names first (in name order),
+ * then the most counted, `cap` in all. An agent inventing action types then costs Prometheus at
+ * most `cap` series per metric however many it invents (issue 15, defect 2).
+ */
+function keptLabelValues(rows: readonly RollupRow[], label: string, cap: number, preferred: ReadonlySet<string>): ReadonlySet<string> {
+  const totals = new Map<string, number>();
+  for (const row of rows) {
+    const value = String(row.labels[label] ?? 'unknown');
+    totals.set(value, (totals.get(value) ?? 0) + row.value);
+  }
+  if (totals.size <= cap) return new Set(totals.keys());
+  const named = [...totals.keys()].filter((value) => preferred.has(value)).sort();
+  const rest = [...totals.keys()].filter((value) => !preferred.has(value)).sort((a, b) => totals.get(b)! - totals.get(a)! || (a < b ? -1 : 1));
+  return new Set([...named, ...rest].slice(0, cap));
 }
 
 /**
@@ -35,7 +70,7 @@ export interface PrometheusMetrics {
  * event, identical on every replica, unaffected by restarts (aggregate replicas with max, not sum).
  * Gauges of waiting work are counted from the actions table through its status index.
  */
-export function createPrometheusMetrics({ pool }: { pool: Pool }): PrometheusMetrics {
+export function createPrometheusMetrics({ pool, labelCap = 50, preferredLabelValues = () => [] }: PrometheusOptions): PrometheusMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
 
@@ -69,14 +104,22 @@ export function createPrometheusMetrics({ pool }: { pool: Pool }): PrometheusMet
       registers: [registry],
       async collect() {
         const rows = await rollups(metric);
+        const preferred = new Set(preferredLabelValues());
+        const kept = new Map(labelNames.filter((name) => BOUNDED_LABELS.has(name)).map((name) => [name, keptLabelValues(rows, name, labelCap, preferred)]));
         this.reset();
-        for (const row of rows) this.inc(pick(row.labels, labelNames), row.value);
+        for (const row of rows) {
+          const labels = pick(row.labels, labelNames);
+          for (const [name, values] of kept) if (!values.has(labels[name]!)) labels[name] = OTHER;
+          this.inc(labels, row.value);
+        }
       },
     });
   storeCounter('holdpoint_actions_decided_total', 'Actions decided, by action type, risk tier and outcome', 'actions_decided_total', ['action_type', 'risk', 'outcome']);
   storeCounter('holdpoint_actions_completed_total', 'Workflows finished, by final status', 'actions_completed_total', ['status']);
   storeCounter('holdpoint_review_escalations_total', 'Reviews escalated, by the tier escalated to', 'review_escalations_total', ['tier']);
   storeCounter('holdpoint_executions_total', 'Execution results after approval: succeeded, failed, reported, mismatch, unconfirmed', 'executions_total', ['result']);
+  storeCounter('holdpoint_break_glass_total', 'Admin approvals outside the routed tiers (break-glass), by action type', 'break_glass_total', ['action_type']);
+  storeCounter('holdpoint_actions_failed_total', 'Actions ended because a step could not be recorded (permanent data error)', 'actions_failed_total', []);
   storeCounter('holdpoint_notifications_total', 'Reviewer notifications, by result', 'notifications_total', ['result']);
 
   registry.registerMetric(
@@ -111,6 +154,14 @@ export function createPrometheusMetrics({ pool }: { pool: Pool }): PrometheusMet
     },
   });
   new Gauge({
+    name: 'holdpoint_actions_stalled',
+    help: `Actions stuck for over ${STALLED_AFTER} in a status that should pass in seconds (a step cannot be recorded or run); the worker logs each`,
+    registers: [registry],
+    async collect() {
+      this.set((await read()).stalled);
+    },
+  });
+  new Gauge({
     name: 'holdpoint_audit_last_checkpoint_timestamp_seconds',
     help: 'When the newest signed evidence checkpoint was taken (0: never); alert when it stops advancing',
     registers: [registry],
@@ -133,16 +184,18 @@ export function createPrometheusMetrics({ pool }: { pool: Pool }): PrometheusMet
 }
 
 async function readStore(pool: Pool): Promise<StoreSnapshot> {
-  const [rollups, open, overdue, checkpoint] = await Promise.all([
+  const [rollups, open, overdue, stalled, checkpoint] = await Promise.all([
     pool.query<RollupRow>('SELECT metric, labels, sum(value)::float8 AS value FROM metric_rollups GROUP BY metric, labels'),
     pool.query<{ status: string; n: number }>('SELECT status, count(*)::int AS n FROM actions WHERE status = ANY($1::text[]) GROUP BY status', [OPEN_STATUSES]),
     pool.query<{ n: number }>("SELECT count(*)::int AS n FROM actions WHERE status = 'pending_review' AND review_due_at < now()"),
+    pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM actions WHERE status = ANY($1::text[]) AND updated_at < now() - interval '${STALLED_AFTER}'`, [TRANSIENT_STATUSES]),
     pool.query<{ at: number }>('SELECT extract(epoch FROM created_at)::float8 AS at FROM audit_checkpoints ORDER BY id DESC LIMIT 1'),
   ]);
   return {
     rollups: rollups.rows,
     open: Object.fromEntries(open.rows.map((row) => [row.status, row.n])),
     overdue: overdue.rows[0]?.n ?? 0,
+    stalled: stalled.rows[0]?.n ?? 0,
     lastCheckpointSeconds: checkpoint.rows[0]?.at ?? null,
   };
 }

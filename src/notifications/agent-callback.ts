@@ -1,12 +1,21 @@
+import type { Logger } from 'pino';
 import type { ActionOutcome } from '../db/action-outcome-repository';
+import { CallbackTargets, type Resolve } from './callback-target';
 import type { ChannelDelivery, NotificationChannel, ReviewNotification } from './review-notification';
 import { postSignedJson, type SignedPostOptions } from './signed-post';
 
 export interface AgentCallbackOptions extends SignedPostOptions {
+  /** CALLBACK_SECRETS: never the reviewer-webhook secrets, whose receivers would trust what agents receive. */
   secrets: string[];
+  /** CALLBACK_ALLOWED_ORIGINS, checked again at delivery against the address connected to. */
+  allowedOrigins: readonly string[];
+  /** Host name resolution (tests answer without DNS); default: the system resolver. */
+  resolve?: Resolve;
   publicUrl: string;
   /** The decision as recorded (the workflow stores it before it notifies the final outcome). */
   outcome: (actionId: string) => Promise<ActionOutcome | undefined>;
+  /** Where the reason a callback was not delivered goes: operators' logs, never the agent's evidence. */
+  logger?: Pick<Logger, 'warn'>;
 }
 
 /** The body an agent's callbackUrl receives: `{ type, timestamp, data }` as Standard Webhooks suggests. */
@@ -30,10 +39,15 @@ export interface AgentCallbackEvent {
 /**
  * Tells the agent its action was decided by POSTing a signed webhook to the request's callbackUrl.
  * The webhook-id is the notification id, the same on every retry, so the agent can deduplicate.
+ * The evidence (which the agent reads) records only delivered or not delivered: a status code or an
+ * error text there would make the callback a port and status scanner.
  */
 export class AgentCallbackChannel implements NotificationChannel {
   readonly name = 'agent-callback';
-  constructor(private readonly options: AgentCallbackOptions) {}
+  private readonly targets: CallbackTargets;
+  constructor(private readonly options: AgentCallbackOptions) {
+    this.targets = new CallbackTargets(options.allowedOrigins, { resolve: options.resolve });
+  }
 
   appliesTo(notification: ReviewNotification): boolean {
     return notification.kind === 'final_outcome' && Boolean(notification.request.callbackUrl);
@@ -42,9 +56,20 @@ export class AgentCallbackChannel implements NotificationChannel {
   async deliver(notification: ReviewNotification): Promise<ChannelDelivery> {
     const url = notification.request.callbackUrl;
     if (!this.appliesTo(notification) || !url) return { channel: this.name, ok: true, detail: 'skipped: no callback URL' };
+    let result: { ok: boolean; detail: string };
+    try {
+      result = await postSignedJson(url, this.options.secrets, notification.id, JSON.stringify(await this.event(notification)), this.targets, this.options);
+    } catch (err) {
+      result = { ok: false, detail: (err as Error).message };
+    }
+    if (!result.ok) this.options.logger?.warn({ actionId: notification.actionId, channel: this.name, detail: result.detail }, 'agent callback not delivered');
+    return { channel: this.name, ok: result.ok, detail: result.ok ? 'delivered' : 'not delivered' };
+  }
+
+  private async event(notification: ReviewNotification): Promise<AgentCallbackEvent> {
     const outcome = await this.options.outcome(notification.actionId);
     const self = `${this.options.publicUrl.replace(/\/$/, '')}/v1/actions/${encodeURIComponent(notification.actionId)}`;
-    const event: AgentCallbackEvent = {
+    return {
       type: 'action.decided',
       timestamp: new Date().toISOString(),
       data: {
@@ -60,7 +85,5 @@ export class AgentCallbackChannel implements NotificationChannel {
         links: { self, wait: `${self}/wait` },
       },
     };
-    const result = await postSignedJson(url, this.options.secrets, notification.id, JSON.stringify(event), this.options);
-    return { channel: this.name, ok: result.ok, detail: `${new URL(url).origin}: ${result.detail}` };
   }
 }

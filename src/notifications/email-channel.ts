@@ -4,7 +4,7 @@ import type { ActionOutcome } from '../db/action-outcome-repository';
 import type { ReviewerContact } from '../db/reviewer-contact-repository';
 import { newTokenId, signDecisionToken } from '../email/decision-token';
 import { renderReviewEmail, type ReviewEmailLinks } from '../email/review-email';
-import { canonicalHash } from '../evidence/payload-hash';
+import { candidateOf } from './notification-candidate';
 import type { ChannelDelivery, NotificationChannel, ReviewNotification } from './review-notification';
 import { consoleActionUrl } from './review-summary';
 
@@ -23,8 +23,10 @@ type Role = 'decide' | 'informed' | 'outcome';
 
 /**
  * Email over SMTP (nodemailer). Reviewers who must act get approve / deny links carrying a token
- * bound to them, the action and the payload hash, expiring with the SLA; earlier tiers are told of an
- * escalation; everyone assigned learns the outcome. Principals without an email address are skipped.
+ * bound to them, the action and the hash of the candidate payload the mail shows, expiring with the
+ * SLA; after an edit they get a new mail with the changes and links for the new payload; earlier
+ * tiers are told of an escalation; everyone assigned learns the outcome. Principals without an email
+ * address are skipped.
  */
 export class EmailChannel implements NotificationChannel {
   readonly name = 'email';
@@ -77,7 +79,8 @@ export class EmailChannel implements NotificationChannel {
       jti: newTokenId(),
       sub: contact.id,
       act: notification.actionId,
-      ph: canonicalHash(notification.request.payload),
+      // The payload this mail shows (the submitted one or a reviewer's edit): the approval is for exactly that.
+      ph: candidateOf(notification).payloadHash,
       exp: Math.floor(expiresAt / 1000),
     };
     const url = (vd: 'approve' | 'deny') => `${base}/email/decision?token=${signDecisionToken(this.options.tokenSecret, { ...claims, vd })}`;

@@ -1,7 +1,16 @@
-import type { ActionRequest } from '../shared/action';
+import type { ActionRequest, JsonObject, JsonValue } from '../shared/action';
 import type { PolicyDecision } from '../shared/policy';
 
-export type ReviewEventKind = 'review_requested' | 'reminder' | 'escalated' | 'final_outcome';
+export type ReviewEventKind = 'review_requested' | 'reminder' | 'escalated' | 'payload_edited' | 'final_outcome';
+
+/** One top-level payload field a reviewer's edit changed. */
+export interface PayloadChange {
+  field: string;
+  /** Absent: the field was added. */
+  before?: JsonValue;
+  /** Absent: the field was removed. */
+  after?: JsonValue;
+}
 
 /** Everything a reviewer needs to decide, with the exact arguments the agent wants to run. */
 export interface ReviewNotification {
@@ -18,6 +27,13 @@ export interface ReviewNotification {
   informed: string[];
   dueAt?: string;
   outcome?: string;
+  /**
+   * The payload approvals currently apply to and its hash: the submitted payload, or a reviewer's
+   * edit. Decision buttons and links carry this hash, so an approval binds to what was shown.
+   */
+  candidate: { payload: JsonObject; payloadHash: string };
+  /** kind payload_edited: who edited and what changed against the previous candidate. */
+  edit?: { by: string; changes: PayloadChange[] };
   /**
    * Reviewer channels (NOTIFICATION_CHANNELS names) this notification goes through, from the policy's
    * `channels:`; absent: every configured channel. Channels that do not reach reviewers (the agent

@@ -18,6 +18,7 @@ export const KIND_TITLE: Record<ReviewEventKind, string> = {
   review_requested: 'Approval needed',
   reminder: 'Reminder: approval still needed',
   escalated: 'Escalated: approval needed',
+  payload_edited: 'Payload edited: approval needed',
   final_outcome: 'Decided',
 };
 

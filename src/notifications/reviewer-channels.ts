@@ -1,6 +1,7 @@
 import { WebClient } from '@slack/web-api';
 import nodemailer from 'nodemailer';
 import type { Pool } from 'pg';
+import type { Logger } from 'pino';
 import type { Config } from '../config';
 import { findActionOutcome } from '../db/action-outcome-repository';
 import { findReviewerContacts } from '../db/reviewer-contact-repository';
@@ -25,7 +26,7 @@ export function slackClient(slack: NonNullable<Config['slack']>): WebClient {
 }
 
 /** The configured Slack, email and agent-callback channels. */
-export function reviewerChannelsFromConfig(config: Config, pool: Pool): NotificationChannel[] {
+export function reviewerChannelsFromConfig(config: Config, pool: Pool, logger?: Pick<Logger, 'warn'>): NotificationChannel[] {
   const publicUrl = publicUrlOf(config);
   const contacts = (ids: readonly string[]) => findReviewerContacts(pool, ids);
   const outcome = (actionId: string) => findActionOutcome(pool, actionId);
@@ -58,6 +59,8 @@ export function reviewerChannelsFromConfig(config: Config, pool: Pool): Notifica
       }),
     );
   }
-  if (config.callbackSecrets.length > 0) channels.push(new AgentCallbackChannel({ secrets: config.callbackSecrets, publicUrl, outcome }));
+  if (config.callbacks) {
+    channels.push(new AgentCallbackChannel({ secrets: config.callbacks.secrets, allowedOrigins: config.callbacks.allowedOrigins, publicUrl, outcome, logger }));
+  }
   return channels;
 }

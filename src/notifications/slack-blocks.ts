@@ -1,8 +1,8 @@
 import type { KnownBlock, View } from '@slack/types';
-import type { ActionRequest } from '../shared/action';
+import type { ActionRequest, JsonObject, JsonValue } from '../shared/action';
 import { reasonCodesFor } from '../shared/reason-codes';
-import type { ReviewEventKind } from './review-notification';
-import { actionHeadline, KIND_TITLE, outcomeText, payloadFields, requesterLine, riskLabel } from './review-summary';
+import type { PayloadChange, ReviewEventKind } from './review-notification';
+import { actionHeadline, KIND_TITLE, outcomeText, requesterLine, riskLabel } from './review-summary';
 
 /** Identifiers Slack sends back to the interactivity endpoint. */
 export const SLACK_ACTIONS = { approve: 'holdpoint_approve', deny: 'holdpoint_deny', open: 'holdpoint_open' } as const;
@@ -14,6 +14,12 @@ export interface SlackReviewCard {
   actionId: string;
   kind: ReviewEventKind;
   request: ActionRequest;
+  /** The candidate payload: what the card shows, and what its Approve button approves. */
+  payload: JsonObject;
+  /** Hash of `payload`, carried by the buttons so a decision binds to what was shown. */
+  payloadHash: string;
+  /** kind payload_edited: who edited and which fields changed. */
+  edit?: { by: string; changes: PayloadChange[] };
   risk: string;
   reason: string;
   matchedRules: string[];
@@ -34,7 +40,41 @@ export interface SlackOutcome {
 
 const RISK_EMOJI: Record<string, string> = { low: ':large_green_circle:', medium: ':large_yellow_circle:', high: ':large_orange_circle:', critical: ':red_circle:' };
 const OUTCOME_EMOJI: Record<string, string> = { approved: ':white_check_mark:', denied: ':no_entry:', expired: ':hourglass:', cancelled: ':heavy_minus_sign:' };
-const KIND_EMOJI: Record<ReviewEventKind, string> = { review_requested: ':raised_hand:', reminder: ':alarm_clock:', escalated: ':arrow_double_up:', final_outcome: ':ballot_box_with_check:' };
+const KIND_EMOJI: Record<ReviewEventKind, string> = {
+  review_requested: ':raised_hand:',
+  reminder: ':alarm_clock:',
+  escalated: ':arrow_double_up:',
+  payload_edited: ':pencil2:',
+  final_outcome: ':ballot_box_with_check:',
+};
+
+// Block Kit limits (https://docs.slack.dev/reference/block-kit/blocks/section-block).
+const SECTION_FIELDS_MAX = 10;
+const SECTION_FIELD_TEXT_MAX = 2000;
+const SECTION_TEXT_MAX = 3000;
+
+/** What a decision button carries back: the action, and the hash of the payload on the card. */
+export interface SlackDecisionRef {
+  actionId: string;
+  /** Absent only on messages posted before buttons carried it. */
+  payloadHash?: string;
+}
+
+export function decisionButtonValue(card: Pick<SlackReviewCard, 'actionId' | 'payloadHash'>): string {
+  return JSON.stringify({ actionId: card.actionId, payloadHash: card.payloadHash });
+}
+
+/** Reads a button value; a bare action id is a message posted before buttons carried the hash. */
+export function parseDecisionButtonValue(value: string): SlackDecisionRef | undefined {
+  if (!value.startsWith('{')) return value ? { actionId: value } : undefined;
+  try {
+    const ref = JSON.parse(value) as Partial<SlackDecisionRef>;
+    if (typeof ref.actionId !== 'string' || !ref.actionId || (ref.payloadHash !== undefined && typeof ref.payloadHash !== 'string')) return undefined;
+    return { actionId: ref.actionId, ...(ref.payloadHash ? { payloadHash: ref.payloadHash } : {}) };
+  } catch {
+    return undefined;
+  }
+}
 
 /** Slack mrkdwn needs only these three escaped (https://docs.slack.dev/messaging/formatting-message-text). */
 export function escapeMrkdwn(text: string): string {
@@ -54,13 +94,57 @@ export function fallbackText(card: SlackReviewCard, outcome?: SlackOutcome): str
   return clip(`${head}: ${actionHeadline(card.request)} (${card.risk} risk) — ${card.reason}`, 300);
 }
 
-function summaryBlocks(card: SlackReviewCard, title: string): KnownBlock[] {
+const displayValue = (value: JsonValue | undefined): string => (value === undefined ? '(none)' : typeof value === 'string' ? value : JSON.stringify(value));
+const jsonBlockText = (payload: JsonObject) => `*Payload*\n\`\`\`${escapeMrkdwn(JSON.stringify(payload, null, 2))}\`\`\``;
+
+/**
+ * The payload as Slack can show it, and the fields it cannot show whole (a value or name too long
+ * for a field, or fields left out of a JSON block that would exceed its limit). A card is only an
+ * honest basis for an approval when that list is empty.
+ */
+export function payloadDisplay(payload: JsonObject): { block: KnownBlock; hidden: string[] } {
+  const entries = Object.entries(payload);
+  const hidden: string[] = [];
+  if (entries.length > 0 && entries.length <= SECTION_FIELDS_MAX) {
+    const fields = entries.map(([name, value]) => {
+      const text = `*${escapeMrkdwn(name)}*\n${escapeMrkdwn(displayValue(value))}`;
+      if (text.length <= SECTION_FIELD_TEXT_MAX) return text;
+      hidden.push(name);
+      return `${text.slice(0, SECTION_FIELD_TEXT_MAX - 20)}… _(truncated)_`;
+    });
+    return { block: { type: 'section', block_id: 'payload', fields: fields.map((text) => ({ type: 'mrkdwn', text })) }, hidden };
+  }
+  // Too many fields for a section: JSON, with every top-level field either whole or left out (and named).
+  const shown: JsonObject = {};
+  for (const [name, value] of entries) {
+    if (jsonBlockText({ ...shown, [name]: value }).length <= SECTION_TEXT_MAX) shown[name] = value;
+    else hidden.push(name);
+  }
+  return { block: { type: 'section', block_id: 'payload', text: { type: 'mrkdwn', text: jsonBlockText(shown) } }, hidden };
+}
+
+/** Says which fields the card does not show whole; a review card then has no Approve button. */
+function hiddenNotice(hidden: readonly string[], decidable: boolean): KnownBlock {
+  const names = hidden.map((name) => `\`${escapeMrkdwn(clip(name, 80))}\``).join(', ');
+  const text = decidable
+    ? `:warning: *This message cannot show the whole payload*, so it cannot be approved from Slack. Not shown in full: ${names}. Open it in the console to see every field and approve there; Deny works here.`
+    : `:warning: Not shown in full here: ${names}. The console shows the whole payload.`;
+  return { type: 'section', block_id: 'hidden', text: { type: 'mrkdwn', text: clip(text, SECTION_TEXT_MAX) } };
+}
+
+function changeLine(change: PayloadChange): string {
+  const before = change.before === undefined ? '_(added)_' : escapeMrkdwn(clip(displayValue(change.before), 300));
+  const after = change.after === undefined ? '_(removed)_' : escapeMrkdwn(clip(displayValue(change.after), 300));
+  return `• *${escapeMrkdwn(clip(change.field, 80))}*: ${before} → ${after}`;
+}
+
+function changesBlock(edit: NonNullable<SlackReviewCard['edit']>): KnownBlock {
+  const text = `*Changed by ${escapeMrkdwn(edit.by)}*\n${edit.changes.map(changeLine).join('\n')}\nEarlier approvals were for the previous payload; approve again to approve this one.`;
+  return { type: 'section', block_id: 'changes', text: { type: 'mrkdwn', text: clip(text, SECTION_TEXT_MAX) } };
+}
+
+function summaryBlocks(card: SlackReviewCard, title: string, payloadBlock: KnownBlock): KnownBlock[] {
   const { request } = card;
-  const fields = payloadFields(request.payload, 300);
-  const payloadBlock: KnownBlock =
-    fields.length > 0 && fields.length <= 10
-      ? { type: 'section', block_id: 'payload', fields: fields.map((f) => ({ type: 'mrkdwn', text: clip(`*${escapeMrkdwn(f.name)}*\n${escapeMrkdwn(f.value)}`, 2000) })) }
-      : { type: 'section', block_id: 'payload', text: { type: 'mrkdwn', text: clip(`*Payload*\n\`\`\`${escapeMrkdwn(JSON.stringify(request.payload, null, 2))}\`\`\``, 2900) } };
   const facts = [
     `*Risk*\n${RISK_EMOJI[card.risk] ?? ''} ${riskLabel(card.risk)}`,
     `*Rule*\n${escapeMrkdwn(card.matchedRules.join(', ') || '(default)')}`,
@@ -79,6 +163,7 @@ function summaryBlocks(card: SlackReviewCard, title: string): KnownBlock[] {
     },
     { type: 'section', block_id: 'reason', text: { type: 'mrkdwn', text: clip(`*Reason*\n>${escapeMrkdwn(card.reason)}`, 3000) } },
     { type: 'section', block_id: 'facts', fields: facts.map((text) => ({ type: 'mrkdwn' as const, text })) },
+    ...(card.edit ? [changesBlock(card.edit)] : []),
     payloadBlock,
   ];
 }
@@ -91,34 +176,51 @@ function footer(card: SlackReviewCard, extra?: string): KnownBlock {
   };
 }
 
-/** A review request (or reminder, or escalation) with Approve / Deny / Open buttons. */
+function reviewTitle(card: SlackReviewCard): string {
+  const head = card.kind === 'payload_edited' && card.edit ? `Payload edited by ${card.edit.by}` : KIND_TITLE[card.kind];
+  return `${KIND_EMOJI[card.kind]} ${head}: ${actionHeadline(card.request)}`;
+}
+
+/**
+ * A review request (or reminder, escalation, edit) with Approve / Deny / Open buttons. The buttons
+ * carry the hash of the payload shown; a card that cannot show the whole payload offers no Approve.
+ */
 export function reviewBlocks(card: SlackReviewCard, progress?: string): KnownBlock[] {
-  const title = `${KIND_EMOJI[card.kind]} ${KIND_TITLE[card.kind]}: ${actionHeadline(card.request)}`;
+  const { block: payloadBlock, hidden } = payloadDisplay(card.payload);
   const escalation: KnownBlock[] = card.informed?.length
     ? [{ type: 'context', block_id: 'escalation', elements: [{ type: 'mrkdwn', text: `Escalated: no decision from ${card.informed.join(' ')} in time. They can still decide.` }] }]
     : [];
+  const value = decisionButtonValue(card);
+  const approve = {
+    type: 'button' as const,
+    action_id: SLACK_ACTIONS.approve,
+    style: 'primary' as const,
+    text: { type: 'plain_text' as const, text: 'Approve' },
+    value,
+    confirm: {
+      title: { type: 'plain_text' as const, text: 'Approve this action?' },
+      text: { type: 'mrkdwn' as const, text: clip(`${escapeMrkdwn(actionHeadline(card.request))} will run with exactly the payload shown.`, 300) },
+      confirm: { type: 'plain_text' as const, text: 'Approve' },
+      deny: { type: 'plain_text' as const, text: 'Cancel' },
+    },
+  };
   return [
-    ...summaryBlocks(card, title),
+    ...summaryBlocks(card, reviewTitle(card), payloadBlock),
+    ...(hidden.length ? [hiddenNotice(hidden, true)] : []),
     ...escalation,
     {
       type: 'actions',
       block_id: 'decide',
       elements: [
+        ...(hidden.length ? [] : [approve]),
+        { type: 'button', action_id: SLACK_ACTIONS.deny, style: 'danger', text: { type: 'plain_text', text: 'Deny…' }, value },
         {
           type: 'button',
-          action_id: SLACK_ACTIONS.approve,
-          style: 'primary',
-          text: { type: 'plain_text', text: 'Approve' },
-          value: card.actionId,
-          confirm: {
-            title: { type: 'plain_text', text: 'Approve this action?' },
-            text: { type: 'mrkdwn', text: clip(`${escapeMrkdwn(actionHeadline(card.request))} will run with exactly the payload shown.`, 300) },
-            confirm: { type: 'plain_text', text: 'Approve' },
-            deny: { type: 'plain_text', text: 'Cancel' },
-          },
+          action_id: SLACK_ACTIONS.open,
+          text: { type: 'plain_text', text: hidden.length ? 'Review in console' : 'Open in console' },
+          url: card.consoleUrl,
+          ...(hidden.length ? { style: 'primary' as const } : {}),
         },
-        { type: 'button', action_id: SLACK_ACTIONS.deny, style: 'danger', text: { type: 'plain_text', text: 'Deny…' }, value: card.actionId },
-        { type: 'button', action_id: SLACK_ACTIONS.open, text: { type: 'plain_text', text: 'Open in console' }, url: card.consoleUrl },
       ],
     },
     footer(card, progress),
@@ -135,8 +237,10 @@ export function outcomeBlocks(card: SlackReviewCard, outcome: SlackOutcome): Kno
     outcome.at ? ` · ${slackDate(outcome.at)}` : '',
     outcome.rationale ? `\n>${escapeMrkdwn(clip(outcome.rationale, 2000))}` : '',
   ].join('');
+  const { block: payloadBlock, hidden } = payloadDisplay(card.payload);
   return [
-    ...summaryBlocks({ ...card, dueAt: undefined }, `${KIND_EMOJI.final_outcome} ${outcomeText(verdict)}: ${actionHeadline(card.request)}`),
+    ...summaryBlocks({ ...card, dueAt: undefined, edit: undefined }, `${KIND_EMOJI.final_outcome} ${outcomeText(verdict)}: ${actionHeadline(card.request)}`, payloadBlock),
+    ...(hidden.length ? [hiddenNotice(hidden, false)] : []),
     { type: 'section', block_id: 'outcome', text: { type: 'mrkdwn', text: line } },
     { type: 'actions', block_id: 'open', elements: [{ type: 'button', action_id: SLACK_ACTIONS.open, text: { type: 'plain_text', text: 'Open in console' }, url: card.consoleUrl }] },
     footer(card),
@@ -148,7 +252,8 @@ export function denyModal(card: SlackReviewCard, message?: { channel: string; ts
   return {
     type: 'modal',
     callback_id: DENY_MODAL_CALLBACK,
-    private_metadata: JSON.stringify({ actionId: card.actionId, ...(message ? { channel: message.channel, ts: message.ts } : {}) }),
+    // The hash of the card the Deny came from: the decision is recorded against what the reviewer saw.
+    private_metadata: JSON.stringify({ actionId: card.actionId, payloadHash: card.payloadHash, ...(message ? { channel: message.channel, ts: message.ts } : {}) }),
     title: { type: 'plain_text', text: 'Deny action' },
     submit: { type: 'plain_text', text: 'Deny' },
     close: { type: 'plain_text', text: 'Cancel' },

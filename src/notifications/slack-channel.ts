@@ -3,6 +3,7 @@ import type { ActionOutcome } from '../db/action-outcome-repository';
 import type { ReviewerContact } from '../db/reviewer-contact-repository';
 import type { PostedSlackMessage } from '../db/slack-message-repository';
 import type { ChannelDelivery, NotificationChannel, ReviewNotification } from './review-notification';
+import { candidateOf } from './notification-candidate';
 import { consoleActionUrl } from './review-summary';
 import { fallbackText, outcomeBlocks, reviewBlocks, type SlackReviewCard } from './slack-blocks';
 
@@ -25,10 +26,10 @@ export interface SlackChannelOptions {
 const mention = (contact: ReviewerContact) => (contact.slackUserId ? `<@${contact.slackUserId}>` : (contact.displayName ?? contact.id));
 
 /**
- * Slack via the Web API: a Block Kit message per review event (summary, payload fields, risk,
- * reason, SLA, Approve / Deny / Open), and on the final outcome every message of the action is
- * rewritten to show it, wherever the decision was made. Posts are remembered per notification
- * and destination, so an activity retry never posts twice.
+ * Slack via the Web API: a Block Kit message per review event (summary, the candidate payload's
+ * fields, risk, reason, SLA, Approve / Deny / Open; after an edit, the changed fields), and on the
+ * final outcome every message of the action is rewritten to show it, wherever the decision was
+ * made. Posts are remembered per notification and destination, so an activity retry never posts twice.
  */
 export class SlackChannel implements NotificationChannel {
   readonly name = 'slack';
@@ -39,10 +40,14 @@ export class SlackChannel implements NotificationChannel {
   }
 
   private card(notification: ReviewNotification, reviewers: string[], informed: string[] = []): SlackReviewCard {
+    const candidate = candidateOf(notification);
     return {
       actionId: notification.actionId,
       kind: notification.kind,
       request: notification.request,
+      payload: candidate.payload,
+      payloadHash: candidate.payloadHash,
+      ...(notification.edit ? { edit: notification.edit } : {}),
       risk: notification.policy.risk,
       reason: notification.policy.reason,
       matchedRules: notification.policy.matchedRules,

@@ -1,5 +1,6 @@
 import type { CompiledRule, LoadedPolicy } from '../policy/loaded-policy';
 import { evaluate, outcomeRank, riskRank } from '../policy/policy-evaluator';
+import type { LimitReadings } from '../policy/limits';
 import type { ActionRequest } from '../shared/action';
 import type { PolicyDecision, PolicyOutcome, RiskTier } from '../shared/policy';
 
@@ -38,13 +39,17 @@ export function decidingRule(policy: LoadedPolicy, matchedRules: readonly string
   return deciding?.id ?? null;
 }
 
-/** Evaluates the candidate on the same request and sets it beside the live decision. Pure. */
+/**
+ * Evaluates the candidate on the same request and sets it beside the live decision. Pure: the
+ * candidate's limits are read by the caller as of the request's own time.
+ */
 export function compareWithCandidate(
   candidate: LoadedPolicy,
   request: ActionRequest,
   live: Pick<PolicyDecision, 'outcome' | 'risk' | 'matchedRules'> & { policyVersion: string },
+  limits?: LimitReadings,
 ): ShadowComparison {
-  const decision = evaluate(candidate, request);
+  const decision = evaluate(candidate, request, undefined, limits);
   return {
     actionType: request.action.type,
     liveVersion: live.policyVersion,

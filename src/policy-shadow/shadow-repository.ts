@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { Principal } from '../auth/principal';
 import { readableBy } from '../api/services/action-access';
 import type { LoadedPolicy } from '../policy/loaded-policy';
+import type { LimitReadings } from '../policy/limits';
 import type { ActionRequest } from '../shared/action';
 import type { PolicyDecision } from '../shared/policy';
 import { compareWithCandidate, type ShadowComparison } from './shadow-comparison';
@@ -19,9 +20,10 @@ export function shadowCompare(
   request: ActionRequest,
   live: PolicyDecision,
   logger: Pick<Logger, 'warn'>,
+  limits?: LimitReadings,
 ): ShadowComparison | undefined {
   try {
-    return compareWithCandidate(source.current(), request, live);
+    return compareWithCandidate(source.current(), request, live, limits);
   } catch (err) {
     logger.warn({ err, actionType: request.action.type }, 'shadow policy evaluation failed; nothing recorded');
     return undefined;

@@ -7,6 +7,8 @@ export interface CelActivation {
   resource: object;
   payload: object;
   context: object;
+  /** `limits.<id>.count` / `.sum`: the policy's windowed aggregates for this request (see limits.ts). */
+  limits?: object;
 }
 
 export const CEL_VARIABLES: readonly (keyof CelActivation)[] = ['agent', 'action', 'resource', 'payload', 'context'];
@@ -44,6 +46,9 @@ function createPolicyEnvironment(): Environment {
 
 let sharedEnvironment: Environment | undefined;
 
+/** CEL type of one limit: `count` always, `sum` only for limits that sum a field. */
+export type LimitTypeSchema = Record<string, { count: 'int'; sum?: 'double' }>;
+
 // Creating an Environment is the expensive part; every policy shares one.
 function policyEnvironment(): Environment {
   sharedEnvironment ??= createPolicyEnvironment();
@@ -71,13 +76,21 @@ function describeCelError(error: unknown, kind: 'syntax' | 'type'): ConditionCom
 }
 
 /**
+ * The shared environment plus a typed `limits` variable for one policy's limits, so a misspelt
+ * limit, a `sum` of a limit that only counts, or `limits.x.sum > "500"` is a type error at load.
+ */
+export function limitsEnvironment(schema: LimitTypeSchema): Environment {
+  return policyEnvironment().clone().registerVariable({ name: 'limits', schema });
+}
+
+/**
  * Parses and type-checks once. Type-checking here also caches the checked types on the AST, so
  * evaluation does not re-check the expression on every call.
  */
-export function compileCondition(expression: string): ConditionCompileResult {
+export function compileCondition(expression: string, environment: Environment = policyEnvironment()): ConditionCompileResult {
   let parsed: ReturnType<Environment['parse']>;
   try {
-    parsed = policyEnvironment().parse(expression);
+    parsed = environment.parse(expression);
   } catch (error) {
     return describeCelError(error, 'syntax');
   }

@@ -9,3 +9,11 @@ export function parseDuration(text: string): number | undefined {
   const unit = match[2] as keyof typeof UNIT_MS;
   return Number(match[1]) * UNIT_MS[unit];
 }
+
+/** Milliseconds → the shortest duration text that parses back to it (`30m`, `2h`); `1500ms` otherwise. */
+export function formatDuration(ms: number): string {
+  for (const unit of ['d', 'h', 'm', 's'] as const) {
+    if (ms > 0 && ms % UNIT_MS[unit] === 0) return `${ms / UNIT_MS[unit]}${unit}`;
+  }
+  return `${ms}ms`;
+}

@@ -1,7 +1,8 @@
 import type { ResourceRef } from '../shared/action';
 import type { ExecutionPlan, PolicyOutcome, ReviewPlan, RiskTier } from '../shared/policy';
 import type { CompiledCondition } from './cel-environment';
-import type { ReasonTemplate } from './reason-template';
+import type { CompiledLimit } from './limits';
+import type { ReasonRedaction, ReasonTemplate } from './reason-template';
 
 /** Picks the review plan for a resource; plans are built at load so evaluation only selects one. */
 export type ReviewPlanSelector = (resource: ResourceRef) => ReviewPlan;
@@ -27,6 +28,8 @@ export interface CompiledRule extends DecisionTemplate {
   readonly condition: CompiledCondition;
   /** Action types the condition is restricted to; undefined: evaluated for every action. */
   readonly actionTypes?: readonly string[];
+  /** `break_glass`; false on any matched rule forbids the break-glass override for the decision. */
+  readonly breakGlass: boolean;
 }
 
 export interface CompiledOwner {
@@ -56,4 +59,12 @@ export interface LoadedPolicy {
   readonly rulesByActionType: ReadonlyMap<string, readonly CompiledRule[]>;
   /** Candidates for an action type no rule is guarded by. */
   readonly unguardedRules: readonly CompiledRule[];
+  /** `limits:` of every file, in load order. */
+  readonly limits: readonly CompiledLimit[];
+  /** The limits an action of each type counts toward (its own and those counting every type). */
+  readonly limitsByActionType: ReadonlyMap<string, readonly CompiledLimit[]>;
+  /** Limits for an action type no limit names: those without `actions`. */
+  readonly unfilteredLimits: readonly CompiledLimit[];
+  /** LOG_REDACT_PAYLOAD_FIELDS as reasons render them (see reason-redaction.ts); absent: nothing redacted. */
+  readonly reasonRedaction?: ReasonRedaction;
 }

@@ -1,7 +1,7 @@
 import { resourceKey, type ResourceRef } from '../shared/action';
 import type { ExecutionPlan, PolicyOutcome, ReviewPlan, RiskTier, TimeoutOutcome } from '../shared/policy';
 import { actionTypeGuard } from './action-type-guard';
-import { compileCondition } from './cel-environment';
+import { checkLimitPlaceholders, compileLimits, compileRuleCondition, indexLimitsByActionType, type LimitCatalog } from './limit-compiler';
 import type { CompiledOwner, CompiledRule, DecisionTemplate, LoadedPolicy, ReviewPlanSelector } from './loaded-policy';
 import { PolicyLoadError, type PolicyIssue } from './policy-load-error';
 import type { ExecutionDocument, PolicyDefaultsDocument, PolicyFileDocument, PolicyRuleDocument } from './policy-schema';
@@ -70,6 +70,7 @@ class PolicyCompiler {
   private readonly rules: CompiledRule[] = [];
   private defaults!: ResolvedDefaults;
   private defaultsSource?: YamlSource;
+  private limitCatalog!: LimitCatalog;
 
   constructor(private readonly files: readonly ValidatedPolicyFile[]) {}
 
@@ -79,6 +80,9 @@ class PolicyCompiler {
     this.resolveDefaults();
     this.collectOwners();
     const unmatched = this.compileUnmatched();
+    const limits = compileLimits(this.files);
+    this.limitCatalog = limits.catalog;
+    for (const issue of limits.issues) this.issues.addAt(issue);
     this.compileRules();
     if (this.issues.issues.length > 0) throw new PolicyLoadError(this.issues.issues);
 
@@ -94,6 +98,8 @@ class PolicyCompiler {
       unmatched,
       rulesByActionType,
       unguardedRules,
+      limits: this.limitCatalog.limits,
+      ...indexLimitsByActionType(this.limitCatalog.limits),
     });
   }
 
@@ -245,7 +251,7 @@ class PolicyCompiler {
 
   private compileRule(source: YamlSource, path: readonly [string, number], rule: PolicyRuleDocument): CompiledRule | undefined {
     const before = this.issues.issues.length;
-    const compiled = compileCondition(rule.when);
+    const compiled = compileRuleCondition(this.limitCatalog, rule.when);
     if (!compiled.ok) {
       const position = source.locateInString([...path, 'when'], compiled.start ?? 0);
       const offset = compiled.start === undefined ? '' : ` at expression offset ${compiled.start}`;
@@ -261,7 +267,7 @@ class PolicyCompiler {
 
     let reason: ReasonTemplate = constantReason(rule.description ?? `Matched policy rule "${rule.id}"`);
     if (rule.reason !== undefined) {
-      const template = compileReasonTemplate(rule.reason);
+      const template = checkLimitPlaceholders(this.limitCatalog, compileReasonTemplate(rule.reason));
       if (template.ok) reason = template.template;
       else this.issues.add(source, [...path, 'reason'], template.message, rule.id);
     }
@@ -280,6 +286,10 @@ class PolicyCompiler {
     if (rule.outcome === 'deny' && rule.execution !== undefined) {
       this.issues.add(source, [...path, 'execution'], 'execution does not apply to deny rules', rule.id);
     }
+    // An allow rule may forbid it: its veto holds whenever it matches beside a require_approval rule.
+    if (rule.outcome === 'deny' && rule.break_glass !== undefined) {
+      this.issues.add(source, [...path, 'break_glass'], 'break_glass does not apply to deny rules', rule.id);
+    }
 
     if (!compiled.ok || this.issues.issues.length > before) return undefined;
     const condition = compiled.condition;
@@ -297,6 +307,7 @@ class PolicyCompiler {
       selectReviewPlan,
       // A denied action never executes; deny decisions carry the defaults' plan only because the field is required.
       execution: rule.execution ? toExecutionPlan(rule.execution) : this.defaults.execution,
+      breakGlass: rule.break_glass ?? true,
     });
   }
 

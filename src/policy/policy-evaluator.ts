@@ -2,6 +2,7 @@ import type { ActionRequest } from '../shared/action';
 import { RISK_TIERS, type PolicyDecision, type PolicyOutcome, type ReviewPlan, type RiskTier } from '../shared/policy';
 import type { CelActivation } from './cel-environment';
 import type { CompiledRule, LoadedPolicy } from './loaded-policy';
+import { limitActivation, limitTemplateValues, type LimitReadings } from './limits';
 import { renderReason } from './reason-template';
 
 /** Optional hooks for logging and instrumentation; evaluation itself stays pure. */
@@ -40,9 +41,11 @@ function errorSummary(error: Error): string {
 
 /**
  * Evaluates every candidate rule for the action's type (see LoadedPolicy.rulesByActionType);
- * the most restrictive outcome wins, then the highest risk, then the earliest rule.
+ * the most restrictive outcome wins, then the highest risk, then the earliest rule. `limits` are the
+ * windowed aggregates read for this request (see src/db/limit-ledger.ts); a limit missing from them
+ * is absent in CEL, so rules reading it fail closed.
  */
-export function evaluate(policy: LoadedPolicy, request: ActionRequest, observer?: EvaluationObserver): PolicyDecision {
+export function evaluate(policy: LoadedPolicy, request: ActionRequest, observer?: EvaluationObserver, limits?: LimitReadings): PolicyDecision {
   const candidates = policy.rulesByActionType.get(request.action.type) ?? policy.unguardedRules;
   const activation: CelActivation = {
     agent: request.agent,
@@ -50,12 +53,14 @@ export function evaluate(policy: LoadedPolicy, request: ActionRequest, observer?
     resource: request.resource,
     payload: request.payload ?? EMPTY_OBJECT,
     context: request.context ?? EMPTY_OBJECT,
+    limits: limitActivation(limits),
   };
 
   const matchedRules: string[] = [];
   let deciding: CompiledRule | undefined;
   let decidingFailure: Error | undefined;
   let highestRisk = -1;
+  let breakGlassForbidden = false;
 
   for (const rule of candidates) {
     observer?.ruleEvaluated?.(rule);
@@ -77,6 +82,8 @@ export function evaluate(policy: LoadedPolicy, request: ActionRequest, observer?
     if (!matched) continue;
 
     matchedRules.push(rule.id);
+    // Any matched rule can forbid break-glass, not only the deciding one: a veto never drops.
+    if (!rule.breakGlass) breakGlassForbidden = true;
     highestRisk = Math.max(highestRisk, RISK_RANK[rule.risk]);
     if (deciding === undefined || outranks(rule, deciding)) {
       deciding = rule;
@@ -87,7 +94,7 @@ export function evaluate(policy: LoadedPolicy, request: ActionRequest, observer?
   const template = deciding ?? policy.unmatched;
   // Risk is the highest of all matched rules, not only the deciding one's: a risk label never drops.
   const risk = deciding === undefined ? template.risk : (RISK_TIERS[highestRisk] as RiskTier);
-  let reason = renderReason(template.reason, request);
+  let reason = renderReason(template.reason, request, limitTemplateValues(limits), policy.reasonRedaction);
   if (decidingFailure !== undefined) {
     reason += ` (condition could not be evaluated: ${errorSummary(decidingFailure)}; treated as a match)`;
   }
@@ -99,7 +106,10 @@ export function evaluate(policy: LoadedPolicy, request: ActionRequest, observer?
     reason,
     policyVersion: policy.policyVersion,
     execution: template.execution,
+    // Nothing to override unless the action waits for review.
+    breakGlass: template.outcome === 'require_approval' && !breakGlassForbidden,
   };
+  if (limits !== undefined && limits.size > 0) decision.aggregates = [...limits.values()];
   if (template.outcome === 'require_approval' && template.selectReviewPlan !== undefined) {
     decision.review = timeoutSafeForRisk(template.selectReviewPlan(request.resource), risk);
   }

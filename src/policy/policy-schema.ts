@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { NOTIFICATION_CHANNELS, OUTCOMES, RISK_TIERS } from '../shared/policy';
 import { DURATION_PATTERN, parseDuration } from './duration';
+import { limitsSchema } from './limit-schema';
 
 // Strict objects everywhere: a misspelt key (`on_timout`) must refuse the file rather than
 // silently fall back to a default that may be more permissive.
@@ -8,7 +9,7 @@ import { DURATION_PATTERN, parseDuration } from './duration';
 const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.:-]*$/;
 const PAYLOAD_FIELD_PATTERN = /^[A-Za-z_][A-Za-z0-9_-]*$/;
 
-const durationSchema = z
+export const durationSchema = z
   .string({ error: 'expected a duration such as 90s, 30m, 4h or 2d' })
   .regex(DURATION_PATTERN, 'expected a duration such as 90s, 30m, 4h or 2d')
   .transform((text) => parseDuration(text) as number);
@@ -70,6 +71,8 @@ export const ruleSchema = z.strictObject({
   approvals: z.int().min(1).optional(),
   allow_edit: z.array(z.string().regex(PAYLOAD_FIELD_PATTERN, 'expected a top-level payload field name')).optional(),
   execution: executionSchema.optional(),
+  /** false: an admin may not approve this action outside its routed tiers (break-glass). Default true. */
+  break_glass: z.boolean({ error: 'break_glass must be true or false' }).optional(),
 });
 
 export const defaultsSchema = z.strictObject({
@@ -100,6 +103,8 @@ export const policyFileSchema = z.strictObject({
   /** Which reviewer channels reach each group. */
   channels: z.record(groupNameSchema, channelListSchema).optional(),
   rules: z.array(ruleSchema).optional(),
+  /** Windowed counts and sums over earlier actions, read by rules as `limits.<id>`. */
+  limits: limitsSchema.optional(),
 });
 
 export type PolicyFileDocument = z.output<typeof policyFileSchema>;

@@ -1,12 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ActionRequest } from '../shared/action';
-import type { PolicyDecision } from '../shared/policy';
+import type { PolicyDecision, ReviewPlan } from '../shared/policy';
+import { formatDuration } from './duration';
 import type { LoadedPolicy } from './loaded-policy';
 import { formatPolicyIssue, PolicyLoadError } from './policy-load-error';
 import { evaluate } from './policy-evaluator';
 import { isPolicyTestFileName, listFiles, loadPolicy } from './policy-loader';
-import { policyTestFileSchema, type PolicyTestCase, type PolicyTestExpectation } from './policy-test-schema';
+import { caseLimitReadings, limitsDiff } from './policy-test-history';
+import { policyTestFileSchema, type PolicyTestCase, type PolicyTestExpectation, type PolicyTestTier } from './policy-test-schema';
 import { parseYamlSource } from './yaml-source';
 
 export interface RuleEvaluationFailure {
@@ -47,6 +49,27 @@ function sameRuleSet(expected: readonly string[], actual: readonly string[]): bo
 }
 
 const list = (ids: readonly string[]): string => `[${ids.join(', ')}]`;
+const NO_REVIEW = '(no review)';
+
+/**
+ * `finance-approvers [alice, bob] 30m → finance-managers`: groups, then reviewers and window only
+ * where the expectation names them, so a case pins exactly what it states. Sets are sorted.
+ */
+function formatRoute(tiers: readonly PolicyTestTier[], shape: readonly PolicyTestTier[]): string {
+  return tiers
+    .map((tier, index) => {
+      const wanted = shape[index];
+      let text = [...tier.groups].sort().join(' + ');
+      if (wanted?.reviewers !== undefined) text += ` ${list([...(tier.reviewers ?? [])].sort())}`;
+      if (wanted?.sla !== undefined && tier.sla !== undefined) text += ` ${formatDuration(tier.sla)}`;
+      return text;
+    })
+    .join(' → ');
+}
+
+function routeOf(review: ReviewPlan): PolicyTestTier[] {
+  return review.tiers.map((tier) => ({ groups: tier.groups, reviewers: tier.reviewers, sla: tier.durationMs }));
+}
 
 function diff(expected: PolicyTestExpectation, decision: PolicyDecision): string | undefined {
   const lines: string[] = [];
@@ -59,15 +82,25 @@ function diff(expected: PolicyTestExpectation, decision: PolicyDecision): string
   }
   if (expected.risk !== undefined) compare('risk', expected.risk, decision.risk);
   if (expected.reason !== undefined) compare('reason', JSON.stringify(expected.reason), JSON.stringify(decision.reason));
+  const review = decision.review;
+  if (expected.route !== undefined) {
+    compare('route', formatRoute(expected.route, expected.route), review ? formatRoute(routeOf(review), expected.route) : NO_REVIEW);
+  }
+  if (expected.approvals !== undefined) compare('approvals', String(expected.approvals), review ? String(review.approvals) : NO_REVIEW);
+  if (expected.on_timeout !== undefined) compare('on_timeout', expected.on_timeout, review?.onTimeout ?? NO_REVIEW);
+  if (expected.break_glass !== undefined) compare('break_glass', String(expected.break_glass), String(decision.breakGlass));
   return lines.length > 0 ? lines.join('\n') : undefined;
 }
 
 function runCase(policy: LoadedPolicy, file: string, testCase: PolicyTestCase): PolicyTestCaseResult {
   const ruleFailures: RuleEvaluationFailure[] = [];
-  const decision = evaluate(policy, testCase.input as ActionRequest, {
-    ruleFailed: (rule, error, treatedAsMatch) => ruleFailures.push({ ruleId: rule.id, message: error.message.split('\n')[0] ?? '', treatedAsMatch }),
-  });
-  const mismatch = diff(testCase.expect, decision);
+  const decision = evaluate(
+    policy,
+    testCase.input as ActionRequest,
+    { ruleFailed: (rule, error, treatedAsMatch) => ruleFailures.push({ ruleId: rule.id, message: error.message.split('\n')[0] ?? '', treatedAsMatch }) },
+    caseLimitReadings(policy, testCase),
+  );
+  const mismatch = [diff(testCase.expect, decision), limitsDiff(testCase.expect, decision)].filter((part) => part !== undefined).join('\n') || undefined;
   let message = mismatch;
   if (mismatch !== undefined && ruleFailures.length > 0) {
     const notes = ruleFailures.map((failure) => `  rule "${failure.ruleId}" failed (${failure.treatedAsMatch ? 'treated as match' : 'treated as no match'}): ${failure.message}`);

@@ -15,7 +15,9 @@ export type ActionStatus =
   | 'execution_failed'
   | 'awaiting_report'
   | 'mismatch'
-  | 'unconfirmed';
+  | 'unconfirmed'
+  /** A step's data was refused by the evidence store for good: nothing after it ran. */
+  | 'failed';
 
 /** Statuses after which nothing more happens to the action. */
 export const TERMINAL_STATUSES: readonly ActionStatus[] = [
@@ -27,6 +29,7 @@ export const TERMINAL_STATUSES: readonly ActionStatus[] = [
   'execution_failed',
   'mismatch',
   'unconfirmed',
+  'failed',
 ];
 
 /** Statuses at which the agent has its answer (it may still have to execute and report). */
@@ -57,11 +60,15 @@ export interface ReviewProgress {
   /** Index of the newest active tier; earlier tiers stay eligible after escalation. */
   activeTier: number;
   assignees: string[];
+  /** Routed reviewers left out because they requested the action (or it acts for them): they may only deny. */
+  excluded: string[];
   approvalsNeeded: number;
   votes: ReviewerVote[];
   /** The payload approvals currently apply to (the original or a reviewer's edit). */
   candidatePayload: JsonObject;
   candidatePayloadHash: string;
+  /** Index into `votes` of the first vote cast on this candidate: earlier approvals are void. */
+  candidateSince: number;
   editableFields: string[];
   dueAt?: string;
 }
@@ -71,6 +78,8 @@ export interface FinalDecision {
   by: string[];
   rationale?: string;
   reasonCode?: string;
+  /** An admin approved outside the routed tiers. */
+  breakGlass?: boolean;
   at: string;
 }
 
@@ -111,9 +120,7 @@ export interface AgentActionInput {
   submittedAt: string;
 }
 
-export function actionWorkflowId(agentId: string, idempotencyKey: string): string {
-  return `action-${agentId}-${idempotencyKey}`;
-}
+export { actionWorkflowId, parseActionId, type ActionIdParts } from './action-id';
 
 /** How far along an action is: classified by policy, decided, or finished. */
 export type OutcomeMilestone = 'classified' | 'decided' | 'completed';
@@ -122,4 +129,21 @@ export function hasReached(status: ActionStatus, milestone: OutcomeMilestone): b
   if (milestone === 'classified') return status !== 'classifying';
   if (milestone === 'decided') return isDecided(status);
   return isTerminal(status);
+}
+
+/**
+ * The approvals that count now: cast on the current candidate since it became the candidate, one per
+ * reviewer. A vote from before an edit stays void even if a later edit restores the same payload.
+ */
+export function currentApprovals(review: ReviewProgress): ReviewerVote[] {
+  const byReviewer = new Map<string, ReviewerVote>();
+  for (const vote of review.votes.slice(review.candidateSince)) {
+    if (vote.verdict === 'approve' && vote.payloadHash === review.candidatePayloadHash && !byReviewer.has(vote.reviewer)) byReviewer.set(vote.reviewer, vote);
+  }
+  return [...byReviewer.values()];
+}
+
+/** Whether `reviewer` has a vote that still stands: a deny, or any vote on the current candidate. */
+export function hasStandingVote(review: ReviewProgress, reviewer: string): boolean {
+  return review.votes.some((v, i) => v.reviewer === reviewer && (v.verdict === 'deny' || i >= review.candidateSince));
 }

@@ -1,5 +1,5 @@
 import type { JsonObject, JsonValue } from './action';
-import type { ActionStatus, FinalDecision } from './action-state';
+import type { ActionState, ActionStatus, FinalDecision } from './action-state';
 
 export interface EvidenceEvent {
   actionId: string;
@@ -32,6 +32,12 @@ export interface ActionProjection {
   executedPayloadHash?: string;
   executionResult?: JsonValue;
   completedAt?: string;
+  /**
+   * The workflow's state once this step is stored: the read model agents' reads and waits use.
+   * Written only when `stateRevision` is newer than the stored one.
+   */
+  state?: ActionState;
+  stateRevision?: number;
 }
 
 /** One workflow step: its evidence event and the change to the action's row. */

@@ -1,6 +1,6 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { JsonObject, JsonValue } from './action';
-import type { ActionState, OutcomeMilestone, Verdict } from './action-state';
+import type { ActionState, Verdict } from './action-state';
 
 export interface ReviewerDecision {
   /** Principal id of the reviewer, as authenticated by the API. */
@@ -12,6 +12,14 @@ export interface ReviewerDecision {
   reasonCode?: string;
   /** Approve with an edited payload: only the fields the policy lets reviewers edit. */
   editedPayload?: JsonObject;
+  /**
+   * Hash of the candidate payload the reviewer was shown. An approval counts only for that exact
+   * payload: a hash that is no longer the candidate is refused (PayloadChanged). Absent on an
+   * approval: the payload as submitted, accepted only while it is still the candidate. A deny needs none.
+   */
+  payloadHash?: string;
+  /** An admin's explicit override outside the routed tiers: needs a rationale, recorded as its own event. */
+  breakGlass?: boolean;
 }
 
 export interface ExecutionReport {
@@ -35,11 +43,6 @@ export const decisionSignal = defineSignal<[ReviewerDecision]>('decision');
 export const reportExecutionUpdate = defineUpdate<ActionState, [ExecutionReport]>('reportExecution');
 export const cancelSignal = defineSignal<[CancelRequest]>('cancel');
 export const stateQuery = defineQuery<ActionState>('state');
-/**
- * Returns the state once the milestone is reached: the API's push-based wait (no polling). Read-only;
- * callers bound the wait on their side.
- */
-export const awaitOutcomeUpdate = defineUpdate<ActionState, [{ until: OutcomeMilestone }]>('awaitOutcome');
 
 /** ApplicationFailure types the workflow throws; the API maps them to HTTP statuses. */
 export const DecisionRejection = {
@@ -51,6 +54,9 @@ export const DecisionRejection = {
   EditNotAllowed: 'EditNotAllowed', // 422
   EditRejectedByPolicy: 'EditRejectedByPolicy', // 422
   NotAwaitingReport: 'NotAwaitingReport', // 409
+  PayloadChanged: 'PayloadChanged', // 409: the payload the reviewer saw is no longer the candidate
+  BreakGlassRequired: 'BreakGlassRequired', // 403: an admin outside the routed tiers must say breakGlass
+  BreakGlassForbidden: 'BreakGlassForbidden', // 403: the matched rule forbids break-glass approval
 } as const;
 export type DecisionRejectionType = (typeof DecisionRejection)[keyof typeof DecisionRejection];
 

@@ -1,4 +1,4 @@
-import type { ExecutionMode } from './action';
+import type { ExecutionMode, JsonValue } from './action';
 
 export const OUTCOMES = ['allow', 'require_approval', 'deny'] as const;
 export type PolicyOutcome = (typeof OUTCOMES)[number];
@@ -57,6 +57,29 @@ export interface ExecutionPlan {
   reportWindowMs?: number;
 }
 
+/**
+ * One windowed aggregate a decision used (policy `limits:`), recorded with the classification so a
+ * reviewer sees the history behind it and an auditor can recompute it from the limit ledger.
+ */
+export interface LimitAggregate {
+  /** The limit's id in the policy (`limits.<id>` in CEL). */
+  limit: string;
+  /** The scope fields and this request's values for them, e.g. `{ "resource": "billing:cus_1" }`. */
+  scope: { [field: string]: JsonValue };
+  /** `limit_ledger.scope_key` of these values. */
+  scopeKey: string;
+  /** The window as written in the policy (`24h`). */
+  window: string;
+  /** Actions submitted after this instant counted. */
+  since: string;
+  /** Counted actions, this request included. */
+  count: number;
+  /** The payload field summed (`payload.amount`), for limits that sum one. */
+  field?: string;
+  /** Sum of that field over the counted actions, this request included. */
+  sum?: number;
+}
+
 /** The policy's verdict on one action; recorded as evidence and drives the workflow. */
 export interface PolicyDecision {
   outcome: PolicyOutcome;
@@ -67,9 +90,16 @@ export interface PolicyDecision {
   reason: string;
   /** Content hash of the loaded policy files. */
   policyVersion: string;
+  /** The policy's limits this action counts toward, as read when it was classified. */
+  aggregates?: LimitAggregate[];
   /** Present when outcome is require_approval. */
   review?: ReviewPlan;
   execution: ExecutionPlan;
+  /**
+   * Whether an admin may approve outside the routed tiers (break-glass). False when any matched
+   * rule says `break_glass: false`, and whenever the action is not held for review.
+   */
+  breakGlass: boolean;
 }
 
 /** The executor Holdpoint runs the action with, when the policy has it executed server-side. */
@@ -80,4 +110,30 @@ export function serverExecutor(decision: Pick<PolicyDecision, 'execution'>): str
 /** An allow rule with a server-side executor: admission may store the allow and the execution start. */
 export function autoAllowExecutor(decision: PolicyDecision): string | undefined {
   return decision.outcome === 'allow' ? serverExecutor(decision) : undefined;
+}
+
+/**
+ * Everything about how an action is decided and run that differs between two classifications:
+ * outcome, risk, approvals, route and tiers, timeout outcome, edit rights, execution, break-glass.
+ * An edit whose plan differs from the plan under review is refused, never approved under the old one.
+ */
+export function planDifferences(under: PolicyDecision, edited: PolicyDecision): string[] {
+  const differences: string[] = [];
+  const compare = (what: string, before: unknown, after: unknown) => {
+    const [a, b] = [JSON.stringify(before ?? null), JSON.stringify(after ?? null)];
+    if (a !== b) differences.push(`${what} ${a} → ${b}`);
+  };
+  compare('outcome', under.outcome, edited.outcome);
+  compare('risk', under.risk, edited.risk);
+  compare('approvals', under.review?.approvals, edited.review?.approvals);
+  compare(
+    'route',
+    under.review?.tiers.map((t) => ({ groups: t.groups, reviewers: t.reviewers, durationMs: t.durationMs })),
+    edited.review?.tiers.map((t) => ({ groups: t.groups, reviewers: t.reviewers, durationMs: t.durationMs })),
+  );
+  compare('on timeout', under.review?.onTimeout, edited.review?.onTimeout);
+  compare('editable fields', under.review?.editableFields, edited.review?.editableFields);
+  compare('execution', under.execution, edited.execution);
+  compare('break-glass', under.breakGlass, edited.breakGlass);
+  return differences;
 }

@@ -4,7 +4,6 @@ import {
   ApplicationFailure,
   condition,
   log,
-  patched,
   proxyActivities,
   proxyLocalActivities,
   setCurrentDetails,
@@ -13,10 +12,10 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { HoldpointActivities } from '../activities';
-import type { ReviewEventKind } from '../notifications/review-notification';
+import type { PayloadChange, ReviewEventKind } from '../notifications/review-notification';
 import type { JsonObject } from '../shared/action';
 import type { ActionState, ActionStatus, AgentActionInput, FinalDecision, ReviewProgress } from '../shared/action-state';
-import { hasReached, isTerminal } from '../shared/action-state';
+import { currentApprovals, hasReached, hasStandingVote, isTerminal } from '../shared/action-state';
 import { canonicalJson } from '../shared/canonical-json';
 import {
   SYSTEM_ACTOR,
@@ -26,7 +25,6 @@ import {
   type StepRecord,
 } from '../shared/evidence-steps';
 import {
-  awaitOutcomeUpdate,
   cancelSignal,
   DecisionRejection,
   decideUpdate,
@@ -38,17 +36,25 @@ import {
   type ExecutionReport,
   type ReviewerDecision,
 } from '../shared/messages';
-import { autoAllowExecutor, serverExecutor, unionChannels, type PolicyOutcome } from '../shared/policy';
+import { findUnsafeJson, jsonPath } from '../shared/json-safety';
+import { autoAllowExecutor, planDifferences, serverExecutor, unionChannels } from '../shared/policy';
 import { assigneesAttribute, riskTierAttribute, statusAttribute } from '../shared/search-attributes';
 
 // Evidence writes are local activities: one Postgres transaction each, run inside the workflow
 // task instead of a round trip through the task queue (the gate's latency is mostly such hand-offs).
-// They must land eventually (Postgres may be down for a while), so they retry without limit.
+// They must land eventually (Postgres may be down for a while), so they retry without limit; a
+// permanent data error (EvidenceDataError) is non-retryable and ends the action as `failed`.
+// A local activity holds the workflow task while it runs and retries, and nothing else (a decision,
+// a cancel) is delivered meanwhile. So during an outage: each attempt is short (the pool gives up
+// connecting after 5 s), retries move to workflow timers after 2 s (the task completes and messages
+// get through), and they come back at least every 10 s, which bounds convergence after the outage.
 const evidence = proxyLocalActivities<HoldpointActivities>({
-  startToCloseTimeout: '30s',
-  localRetryThreshold: '10s',
-  retry: { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '1m' },
+  startToCloseTimeout: '15s',
+  localRetryThreshold: '2s',
+  retry: { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '10s' },
 });
+// Recording that an action failed for good: a few tries, then only the log and the Web UI show it.
+const lastWords = proxyLocalActivities<HoldpointActivities>({ startToCloseTimeout: '30s', retry: { maximumAttempts: 5 } });
 // A notification that cannot be sent after a few tries is given up; timers go on regardless.
 const notifications = proxyActivities<HoldpointActivities>({
   startToCloseTimeout: '1m',
@@ -67,31 +73,25 @@ const executors = proxyActivities<HoldpointActivities>({
   },
 });
 
-// Each local activity holds the workflow task (and so every waiting Update) open for one more
-// round trip; steps that follow each other are stored in one write from these changes on.
-/** The deciding vote and the decision. */
-const DECIDING_VOTE_WITH_DECISION = 'deciding-vote-stored-with-decision';
-/** An allowed action's decision and the start of its server-side execution. */
-const ALLOWED_WITH_EXECUTION_START = 'allowed-stored-with-execution-start';
-/** An auto-allowed action's decision and execution start, stored by admission itself. */
-const AUTO_ALLOW_WITH_ADMISSION = 'auto-allow-stored-with-admission';
-/** An approved action's deciding vote, its decision and the start of its server-side execution. */
-const APPROVED_WITH_EXECUTION_START = 'approved-stored-with-execution-start';
-/** A successful execution and the completion, when no notification is still being sent. */
-const EXECUTED_WITH_COMPLETION = 'executed-stored-with-completion';
 const DEFAULT_REPORT_WINDOW_MS = 60 * 60 * 1000;
-const OUTCOME_RANK: Record<PolicyOutcome, number> = { allow: 0, require_approval: 1, deny: 2 };
+/** The activities' failure type for data Postgres refuses for good: retrying cannot help. */
+const EVIDENCE_DATA_ERROR = 'EvidenceDataError';
+const reject = (message: string, type: string) => ApplicationFailure.nonRetryable(message, type);
 
 /** One agent action, from classification to executed (or refused), with every step recorded. */
 export async function agentActionWorkflow(input: AgentActionInput): Promise<ActionState> {
   const { actionId, request } = input;
   const state: ActionState = { actionId, submissionId: input.submissionId, requestHash: input.requestHash, request, status: 'classifying' };
+  /** The requester and the principal it acts for: never approvers of their own action. */
+  const requesters = [request.agent.id, ...(request.agent.onBehalfOf ? [request.agent.onBehalfOf] : [])];
   let cancellation: CancelRequest | undefined;
   let report: ExecutionReport | undefined;
   /** Reviewers whose vote is being processed, so a concurrent second vote is refused. */
   const votesInFlight = new Set<string>();
   /** Deciding votes, stored by the main flow in the same write as the decision. */
   const votesToStoreWithDecision: StepRecord[] = [];
+  /** Orders the read-model snapshots: a late-committing older write never replaces a newer one. */
+  let revision = 0;
   let completionStored = false;
   let notificationsInFlight = 0;
   const background: Promise<void>[] = [];
@@ -103,13 +103,22 @@ export async function agentActionWorkflow(input: AgentActionInput): Promise<Acti
     setCurrentDetails(describe(state));
   };
 
-  /** Records a step that moves the action to `status`, then makes the status visible. */
-  const advance = async (status: ActionStatus, eventKey: string, type: string, data: JsonObject, actor = SYSTEM_ACTOR) => {
-    await evidence.recordStep({ event: { actionId, eventKey, type, actor, data, occurredAt: now() }, projection: { status } });
-    setStatus(status);
+  /**
+   * Stores steps in one write, with the state they lead to as the read model, then makes the new
+   * status visible: whoever sees a status (API, waiters, queries) finds it in Postgres too.
+   */
+  const record = async (...steps: StepRecord[]) => {
+    const status = [...steps].reverse().find((step) => step.projection?.status)?.projection?.status ?? state.status;
+    revision += 1;
+    const last = steps[steps.length - 1]!;
+    const snapshot = { ...last, projection: { ...last.projection, state: { ...state, status }, stateRevision: revision } };
+    const all = [...steps.slice(0, -1), snapshot];
+    if (all.length > 1) await evidence.recordSteps(all);
+    else await evidence.recordStep(snapshot);
+    if (status !== state.status) setStatus(status);
   };
 
-  const notify = (kind: ReviewEventKind, key: string, recipients: string[], informed: string[] = []) => {
+  const notify = (kind: ReviewEventKind, key: string, recipients: string[], informed: string[] = [], edit?: { by: string; changes: PayloadChange[] }) => {
     const review = state.review;
     // Everyone told has been routed through tiers 0..active, so the union of their channels reaches them all.
     const channels = review ? unionChannels(review.tiers.slice(0, review.activeTier + 1).map((t) => t.channels)) : undefined;
@@ -124,6 +133,8 @@ export async function agentActionWorkflow(input: AgentActionInput): Promise<Acti
       informed,
       dueAt: review?.dueAt,
       outcome: state.decision?.verdict,
+      candidate: { payload: review?.candidatePayload ?? request.payload, payloadHash: review?.candidatePayloadHash ?? state.payloadHash! },
+      ...(edit ? { edit } : {}),
       // Absent (not undefined) when unrestricted, so unrestricted notifications keep their old shape.
       ...(channels === undefined ? {} : { channels }),
     };
@@ -149,31 +160,55 @@ export async function agentActionWorkflow(input: AgentActionInput): Promise<Acti
     // already show it, and a vote then simply ends the wait that is about to start.
     const routed = state.status === 'pending_review' || (state.status === 'classifying' && (review?.assignees.length ?? 0) > 0);
     if (!routed || !review || state.decision || cancellation) {
-      throw ApplicationFailure.nonRetryable(`action is ${state.status}, not pending review`, DecisionRejection.NotPending);
-    }
-    if (decision.reviewer === request.agent.id || decision.reviewer === request.agent.onBehalfOf) {
-      throw ApplicationFailure.nonRetryable('the requester cannot decide on its own action', DecisionRejection.SelfApproval);
-    }
-    if (!decision.isAdmin && !review.assignees.includes(decision.reviewer)) {
-      throw ApplicationFailure.nonRetryable(`${decision.reviewer} is not a reviewer of an active tier`, DecisionRejection.NotEligible);
-    }
-    if (votesInFlight.has(decision.reviewer) || review.votes.some((v) => v.reviewer === decision.reviewer)) {
-      throw ApplicationFailure.nonRetryable(`${decision.reviewer} has already voted`, DecisionRejection.DuplicateVote);
+      throw reject(`action is ${state.status}, not pending review`, DecisionRejection.NotPending);
     }
     if (decision.verdict !== 'approve' && decision.verdict !== 'deny') {
-      throw ApplicationFailure.nonRetryable('verdict must be approve or deny', DecisionRejection.InvalidDecision);
+      throw reject('verdict must be approve or deny', DecisionRejection.InvalidDecision);
     }
+    // Whatever channel it came through, a decision the evidence store would refuse must not end the action.
+    refuseUnstorable({ rationale: decision.rationale, reasonCode: decision.reasonCode, editedPayload: decision.editedPayload });
     if (decision.verdict === 'deny' && !decision.rationale?.trim()) {
-      throw ApplicationFailure.nonRetryable('a deny needs a rationale', DecisionRejection.InvalidDecision);
+      throw reject('a deny needs a rationale', DecisionRejection.InvalidDecision);
+    }
+    const assigned = review.assignees.includes(decision.reviewer);
+    // A requester who was routed here (or any admin) may still deny: denying is always safe, approving never is.
+    const routedRequester = review.excluded.includes(decision.reviewer);
+    if (requesters.includes(decision.reviewer) && !(decision.verdict === 'deny' && (routedRequester || decision.isAdmin))) {
+      throw reject('the requester cannot approve its own action', DecisionRejection.SelfApproval);
+    }
+    if (decision.breakGlass) {
+      if (!decision.isAdmin) throw reject('only admins can break glass', DecisionRejection.NotEligible);
+      if (decision.verdict !== 'approve') throw reject('break-glass is for approvals; any admin may deny', DecisionRejection.InvalidDecision);
+      if (!decision.rationale?.trim()) throw reject('a break-glass approval needs a rationale', DecisionRejection.InvalidDecision);
+      if (!state.policy!.breakGlass) {
+        throw reject(`the policy forbids break-glass approval here (${state.policy!.matchedRules.join(', ') || 'default'})`, DecisionRejection.BreakGlassForbidden);
+      }
+    } else if (!assigned && !routedRequester && !(decision.isAdmin && decision.verdict === 'deny')) {
+      if (decision.isAdmin) {
+        throw reject(`${decision.reviewer} is not routed to this action: approve with breakGlass and a rationale to override`, DecisionRejection.BreakGlassRequired);
+      }
+      throw reject(`${decision.reviewer} is not a reviewer of an active tier`, DecisionRejection.NotEligible);
+    }
+    // Votes on an earlier candidate payload are void, so their reviewers may vote again.
+    if (votesInFlight.has(decision.reviewer) || hasStandingVote(review, decision.reviewer)) {
+      throw reject(`${decision.reviewer} has already voted`, DecisionRejection.DuplicateVote);
+    }
+    if (decision.verdict === 'approve') {
+      // An approval counts only for the payload its approver was shown; no hash means the submitted one.
+      const seen = decision.payloadHash ?? state.payloadHash;
+      if (seen !== review.candidatePayloadHash) {
+        throw reject(
+          `the payload changed since you looked: approvals now apply to ${review.candidatePayloadHash}${decision.payloadHash ? '' : ' (not the submitted payload)'}; review it again`,
+          DecisionRejection.PayloadChanged,
+        );
+      }
     }
     if (decision.editedPayload) {
-      if (decision.verdict !== 'approve') {
-        throw ApplicationFailure.nonRetryable('only an approval can carry an edited payload', DecisionRejection.InvalidDecision);
-      }
+      if (decision.verdict !== 'approve') throw reject('only an approval can carry an edited payload', DecisionRejection.InvalidDecision);
       const changed = changedFields(review.candidatePayload, decision.editedPayload);
       const forbidden = changed.filter((field) => !review.editableFields.includes(field));
       if (forbidden.length) {
-        throw ApplicationFailure.nonRetryable(
+        throw reject(
           `fields not editable by reviewers: ${forbidden.join(', ')} (editable: ${review.editableFields.join(', ') || 'none'})`,
           DecisionRejection.EditNotAllowed,
         );
@@ -185,27 +220,33 @@ export async function agentActionWorkflow(input: AgentActionInput): Promise<Acti
     votesInFlight.add(decision.reviewer);
     try {
       const review = state.review!;
-      const edited =
-        decision.editedPayload && changedFields(review.candidatePayload, decision.editedPayload).length > 0
-          ? decision.editedPayload
-          : undefined;
+      const before = review.candidatePayload;
+      const edited = decision.editedPayload && changedFields(before, decision.editedPayload).length > 0 ? decision.editedPayload : undefined;
       if (edited) {
+        // Classified again in full: an edit that would be decided or run differently is refused.
         const reclassified = await evidence.classifyEdit({ ...input, editedPayload: edited });
-        if (OUTCOME_RANK[reclassified.decision.outcome] > OUTCOME_RANK[state.policy!.outcome] || reclassified.decision.outcome === 'deny') {
-          throw ApplicationFailure.nonRetryable(
-            `the edited payload is classified ${reclassified.decision.outcome} by ${reclassified.decision.matchedRules.join(', ') || 'the default'}: ${reclassified.decision.reason}`,
+        const differences = planDifferences(state.policy!, reclassified.decision);
+        if (differences.length) {
+          throw reject(
+            `the edited payload falls under another plan (${reclassified.decision.matchedRules.join(', ') || 'the default'}: ${reclassified.decision.reason}): ${differences.join('; ')}`,
             DecisionRejection.EditRejectedByPolicy,
           );
         }
-        // Another vote may have decided while the edit was being classified.
-        if (state.status !== 'pending_review' || state.decision) {
-          throw ApplicationFailure.nonRetryable(`action is ${state.status}, not pending review`, DecisionRejection.NotPending);
+        // Another vote may have decided, a cancel arrived, or another edit landed while this one was classified.
+        if (state.status !== 'pending_review' || state.decision || cancellation) {
+          throw reject(`action is ${cancellation ? 'being cancelled' : state.status}, not pending review`, DecisionRejection.NotPending);
         }
-        // Approvals bind to one exact payload: earlier approvals of the old payload no longer count.
+        if (review.candidatePayloadHash !== (decision.payloadHash ?? state.payloadHash)) {
+          throw reject('the payload changed while your edit was being checked; review it again', DecisionRejection.PayloadChanged);
+        }
+        // Approvals bind to one exact payload: every approval cast before this edit is void from now on.
         review.candidatePayload = edited;
         review.candidatePayloadHash = reclassified.payloadHash;
+        review.candidateSince = review.votes.length;
       }
       const at = now();
+      // A reviewer votes again only after an edit voided their vote: each vote is its own step.
+      const earlierVotes = review.votes.filter((v) => v.reviewer === decision.reviewer).length;
       review.votes.push({
         reviewer: decision.reviewer,
         verdict: decision.verdict,
@@ -214,19 +255,23 @@ export async function agentActionWorkflow(input: AgentActionInput): Promise<Acti
         payloadHash: review.candidatePayloadHash,
         at,
       });
-      const approvers = review.votes.filter((v) => v.verdict === 'approve' && v.payloadHash === review.candidatePayloadHash);
+      const approvers = currentApprovals(review);
       if (decision.verdict === 'deny') {
         state.decision = { verdict: 'denied', by: [decision.reviewer], rationale: decision.rationale, reasonCode: decision.reasonCode, at };
+      } else if (decision.breakGlass) {
+        state.decision = { verdict: 'approved', by: [decision.reviewer], rationale: decision.rationale, breakGlass: true, at };
       } else if (approvers.length >= review.approvalsNeeded) {
         state.decision = { verdict: 'approved', by: approvers.map((v) => v.reviewer), rationale: decision.rationale, at };
+      }
+      if (state.decision?.verdict === 'approved') {
         state.approvedPayload = review.candidatePayload;
         state.approvedPayloadHash = review.candidatePayloadHash;
       }
       const vote: StepRecord = {
         event: {
           actionId,
-          eventKey: `vote:${decision.reviewer}`,
-          type: edited ? 'review.approved_with_edit' : `review.${decision.verdict === 'approve' ? 'approved' : 'denied'}`,
+          eventKey: earlierVotes === 0 ? `vote:${decision.reviewer}` : `vote:${decision.reviewer}:${earlierVotes + 1}`,
+          type: decision.breakGlass ? 'review.break_glass' : edited ? 'review.approved_with_edit' : `review.${decision.verdict === 'approve' ? 'approved' : 'denied'}`,
           actor: decision.reviewer,
           data: {
             verdict: decision.verdict,
@@ -240,13 +285,17 @@ export async function agentActionWorkflow(input: AgentActionInput): Promise<Acti
           occurredAt: at,
         },
       };
-      if (state.decision && patched(DECIDING_VOTE_WITH_DECISION)) {
+      if (state.decision) {
         // The reviewer hears back once vote and decision are both stored, with the final status.
         votesToStoreWithDecision.push(vote);
-        // Statuses become visible only once stored (see finish).
         await condition(() => hasReached(state.status, 'decided'));
       } else {
-        await evidence.recordStep(vote);
+        await record(vote);
+        if (edited) {
+          // Everyone else routed sees the payload they would now approve, and what changed.
+          const others = review.assignees.filter((reviewer) => reviewer !== decision.reviewer);
+          notify('payload_edited', `edited:${review.votes.length}`, others, [], { by: decision.reviewer, changes: payloadChanges(before, edited) });
+        }
       }
       return state;
     } finally {
@@ -255,20 +304,6 @@ export async function agentActionWorkflow(input: AgentActionInput): Promise<Acti
   };
 
   setHandler(stateQuery, () => state);
-  setHandler(
-    awaitOutcomeUpdate,
-    async ({ until }) => {
-      await condition(() => hasReached(state.status, until));
-      return state;
-    },
-    {
-      validator: ({ until }) => {
-        if (!['classified', 'decided', 'completed'].includes(until)) {
-          throw ApplicationFailure.nonRetryable(`unknown milestone ${String(until)}`, DecisionRejection.InvalidDecision);
-        }
-      },
-    },
-  );
   setHandler(decideUpdate, applyDecision, { validator: validateDecision });
   setHandler(decisionSignal, async (decision) => {
     try {
@@ -294,85 +329,78 @@ export async function agentActionWorkflow(input: AgentActionInput): Promise<Acti
         const approvedForAgent =
           state.policy?.execution.mode === 'agent' && (state.status === 'approved' || state.status === 'allowed' || state.status === 'awaiting_report');
         if (!approvedForAgent || report) {
-          throw ApplicationFailure.nonRetryable(`action is ${state.status}, not awaiting an execution report`, DecisionRejection.NotAwaitingReport);
+          throw reject(`action is ${state.status}, not awaiting an execution report`, DecisionRejection.NotAwaitingReport);
         }
         if (typeof executionReport?.payload !== 'object' || executionReport.payload === null || Array.isArray(executionReport.payload)) {
-          throw ApplicationFailure.nonRetryable('payload must be a JSON object', DecisionRejection.InvalidDecision);
+          throw reject('payload must be a JSON object', DecisionRejection.InvalidDecision);
         }
+        refuseUnstorable(executionReport);
       },
     },
   );
 
   // ---- the action's life --------------------------------------------------------------------
 
-  const storeAutoAllow = patched(AUTO_ALLOW_WITH_ADMISSION);
-  const admittedAt = now();
-  const admission = await evidence.admitAction({
-    ...input,
-    runId: workflowInfo().runId,
-    occurredAt: admittedAt,
-    ...(storeAutoAllow ? { storeAutoAllow } : {}),
-  });
-  const policy = admission.decision;
-  state.policy = policy;
-  state.payloadHash = admission.payloadHash;
-  upsertSearchAttributes([{ key: riskTierAttribute, value: policy.risk }]);
-
-  const decidedStep = (status: ActionStatus, decision: FinalDecision): StepRecord =>
-    decisionStep(actionId, status, decision, { payload: state.approvedPayload, payloadHash: state.approvedPayloadHash });
-
-  const finish = async (status: ActionStatus, decision: FinalDecision) => {
-    state.decision = decision;
-    const steps = [...votesToStoreWithDecision, decidedStep(status, decision)];
-    const executor = status === 'approved' ? serverExecutor(policy) : undefined;
-    if (executor && patched(APPROVED_WITH_EXECUTION_START)) {
-      state.execution = { mode: 'server', executor };
-      steps.push(executionStartStep(executor));
-    }
-    // Stored before it is visible: whoever sees this status through the API finds it in Postgres too.
-    if (steps.length > 1) await evidence.recordSteps(steps);
-    else await evidence.recordStep(steps[0]!);
-    setStatus(state.execution ? 'executing' : status);
-  };
-
-  // Admission stored these in the same write (it was asked to); a cancel that raced it came too late.
-  const autoAllowedWith = storeAutoAllow ? autoAllowExecutor(policy) : undefined;
-  if (autoAllowedWith) {
-    state.approvedPayload = request.payload;
-    state.approvedPayloadHash = admission.payloadHash;
-    state.decision = policyAllowed(policy.reason, admittedAt);
-    state.execution = { mode: 'server', executor: autoAllowedWith };
-    setStatus('executing');
-  } else if (cancellation) {
-    await finish('cancelled', { verdict: 'cancelled', by: [cancellation.by], rationale: cancellation.reason, at: now() });
-  } else if (policy.outcome === 'deny') {
-    await finish('auto_denied', { verdict: 'auto_denied', by: ['policy'], rationale: policy.reason, at: now() });
-  } else if (policy.outcome === 'allow') {
-    state.approvedPayload = request.payload;
-    state.approvedPayloadHash = admission.payloadHash;
-    const decision = policyAllowed(policy.reason, now());
-    const executor = serverExecutor(policy);
-    if (executor && patched(ALLOWED_WITH_EXECUTION_START)) {
-      state.decision = decision;
-      state.execution = { mode: 'server', executor };
-      await evidence.recordSteps([decidedStep('allowed', decision), executionStartStep(executor)]);
-      setStatus('executing');
-    } else {
-      await finish('allowed', decision);
-    }
-  } else {
-    await awaitReview();
+  try {
+    await decideAndRun();
+    // Notifications first, so `action.completed` is the last link of the evidence chain.
+    await Promise.all(background);
+    if (!completionStored) await record(completionStep(state.status));
+  } catch (err) {
+    if (!isEvidenceDataError(err)) throw err;
+    await failForGood(err);
   }
-
-  if (state.decision?.verdict === 'approved' || state.decision?.verdict === 'allowed') await execute();
-
-  // Notifications first, so `action.completed` is the last link of the evidence chain.
-  await Promise.all(background);
-  if (!completionStored) await evidence.recordStep(completionStep(state.status));
   await condition(allHandlersFinished);
   return state;
 
   // ---- steps ----------------------------------------------------------------------------------
+
+  async function decideAndRun(): Promise<void> {
+    const admittedAt = now();
+    const admission = await evidence.admitAction({ ...input, runId: workflowInfo().runId, occurredAt: admittedAt });
+    const policy = admission.decision;
+    state.policy = policy;
+    state.payloadHash = admission.payloadHash;
+    upsertSearchAttributes([{ key: riskTierAttribute, value: policy.risk }]);
+
+    // Admission stored an auto-allow with its execution start in the same write; a cancel that raced it came too late.
+    const autoAllowedWith = autoAllowExecutor(policy);
+    if (autoAllowedWith) {
+      state.approvedPayload = request.payload;
+      state.approvedPayloadHash = admission.payloadHash;
+      state.decision = policyAllowed(policy.reason, admittedAt);
+      state.execution = { mode: 'server', executor: autoAllowedWith };
+      setStatus('executing');
+    } else if (cancellation) {
+      await finish('cancelled', { verdict: 'cancelled', by: [cancellation.by], rationale: cancellation.reason, at: now() });
+    } else if (policy.outcome === 'deny') {
+      await finish('auto_denied', { verdict: 'auto_denied', by: ['policy'], rationale: policy.reason, at: now() });
+    } else if (policy.outcome === 'allow') {
+      state.approvedPayload = request.payload;
+      state.approvedPayloadHash = admission.payloadHash;
+      await finish('allowed', policyAllowed(policy.reason, now()));
+    } else {
+      await awaitReview();
+    }
+
+    if (state.decision?.verdict === 'approved' || state.decision?.verdict === 'allowed') await execute();
+  }
+
+  function decidedStep(status: ActionStatus, decision: FinalDecision): StepRecord {
+    return decisionStep(actionId, status, decision, { payload: state.approvedPayload, payloadHash: state.approvedPayloadHash });
+  }
+
+  /** Stores the decision (with the votes that made it, and the execution start it leads to). */
+  async function finish(status: ActionStatus, decision: FinalDecision) {
+    state.decision = decision;
+    const steps = [...votesToStoreWithDecision, decidedStep(status, decision)];
+    const executor = status === 'approved' || status === 'allowed' ? serverExecutor(state.policy!) : undefined;
+    if (executor) {
+      state.execution = { mode: 'server', executor };
+      steps.push(executionStartStep(executor));
+    }
+    await record(...steps);
+  }
 
   function completionStep(status: ActionStatus): StepRecord {
     return {
@@ -385,38 +413,77 @@ export async function agentActionWorkflow(input: AgentActionInput): Promise<Acti
     return executionStart(actionId, executor, state.approvedPayloadHash!, now());
   }
 
+  /**
+   * Postgres refused a step's data for good: nothing after it can be recorded, so nothing after it
+   * runs. The action ends `failed` (visible in the Web UI, the read model where a write still
+   * succeeds, the worker log and the failed-status metric) instead of retrying forever.
+   */
+  async function failForGood(err: unknown): Promise<void> {
+    const message = err instanceof ActivityFailure && err.cause ? err.cause.message : String(err);
+    log.error('a step could not be recorded: its data is refused for good', { actionId, error: message });
+    setStatus('failed');
+    revision += 1;
+    // Best effort, a few tries: the row this would update may be the very data that was refused.
+    await lastWords
+      .recordStep({
+        event: { actionId, eventKey: 'failed', type: 'action.failed', actor: SYSTEM_ACTOR, data: { error: message }, occurredAt: now() },
+        projection: { status: 'failed', completedAt: now(), state, stateRevision: revision },
+      })
+      .catch((again) => log.error('the failure could not be recorded either', { actionId, error: String(again) }));
+  }
+
   async function awaitReview(): Promise<void> {
+    const policy = state.policy!;
     const plan = policy.review!;
     const deadlineAt = request.deadline ? Date.parse(request.deadline) : Number.POSITIVE_INFINITY;
     const review: ReviewProgress = {
       tiers: plan.tiers,
       activeTier: 0,
       assignees: [],
+      excluded: [],
       approvalsNeeded: plan.approvals,
       votes: [],
       candidatePayload: request.payload,
-      candidatePayloadHash: admission.payloadHash,
+      candidatePayloadHash: state.payloadHash!,
+      candidateSince: 0,
       editableFields: plan.editableFields,
     };
     state.review = review;
     const decided = () => state.decision !== undefined || cancellation !== undefined;
+    let deadlinePassed = Date.now() >= deadlineAt;
+    /** Set when even the last tier cannot reach its quorum without the requester. */
+    let quorumUnreachable = false;
 
-    for (let tier = 0; tier < plan.tiers.length && !decided(); tier++) {
+    for (let tier = 0; tier < plan.tiers.length && !decided() && !deadlinePassed; tier++) {
       const tierPlan = plan.tiers[tier]!;
       const previous = review.assignees;
       review.activeTier = tier;
-      review.assignees = unique([...previous, ...tierPlan.reviewers]);
+      // Separation of duties: the requester and whom it acts for never approve, nor are asked to.
+      review.excluded = unique([...review.excluded, ...tierPlan.reviewers.filter((r) => requesters.includes(r))]);
+      const tierReviewers = tierPlan.reviewers.filter((r) => !requesters.includes(r));
+      review.assignees = unique([...previous, ...tierReviewers]);
+      // Only an exclusion counts here: a policy whose groups are simply too small waits as before.
+      const reachable = review.assignees.length >= plan.approvals || review.excluded.length === 0;
       // An agent's deadline may shorten a window, never lengthen it past policy.
-      const windowMs = Math.max(0, Math.min(tierPlan.durationMs, deadlineAt - Date.now()));
+      const windowMs = reachable ? Math.max(0, Math.min(tierPlan.durationMs, deadlineAt - Date.now())) : 0;
       review.dueAt = new Date(Date.now() + windowMs).toISOString();
       const eventKey = tier === 0 ? 'review-requested' : `escalated:${tier}`;
-      await evidence.recordStep({
+      await record({
         event: {
           actionId,
           eventKey,
           type: tier === 0 ? 'review.requested' : 'review.escalated',
           actor: SYSTEM_ACTOR,
-          data: { tier, groups: tierPlan.groups, assignees: review.assignees, dueAt: review.dueAt, approvalsNeeded: plan.approvals },
+          data: {
+            tier,
+            groups: tierPlan.groups,
+            assignees: review.assignees,
+            dueAt: review.dueAt,
+            approvalsNeeded: plan.approvals,
+            ...(review.excluded.length ? { excludedRequesters: review.excluded } : {}),
+            // Recorded so the immediate escalation that follows explains itself.
+            ...(reachable ? {} : { quorumUnreachable: true }),
+          },
           occurredAt: now(),
         },
         // Earlier tiers stay eligible, so routing (and read access) accumulates across tiers.
@@ -428,8 +495,11 @@ export async function agentActionWorkflow(input: AgentActionInput): Promise<Acti
         },
       });
       upsertSearchAttributes([{ key: assigneesAttribute, value: review.assignees }]);
-      setStatus('pending_review');
-      notify(tier === 0 ? 'review_requested' : 'escalated', eventKey, tierPlan.reviewers, tier === 0 ? [] : previous);
+      if (tierReviewers.length) notify(tier === 0 ? 'review_requested' : 'escalated', eventKey, tierReviewers, tier === 0 ? [] : previous);
+      if (!reachable) {
+        quorumUnreachable = tier === plan.tiers.length - 1;
+        continue;
+      }
 
       const remindBefore = tier === 0 ? plan.remindBeforeMs : undefined;
       if (remindBefore && remindBefore < windowMs) {
@@ -439,7 +509,7 @@ export async function agentActionWorkflow(input: AgentActionInput): Promise<Acti
       } else if (await condition(decided, windowMs)) {
         break;
       }
-      if (Date.now() >= deadlineAt) break;
+      deadlinePassed = Date.now() >= deadlineAt;
     }
 
     review.dueAt = undefined;
@@ -453,38 +523,49 @@ export async function agentActionWorkflow(input: AgentActionInput): Promise<Acti
     } else if (state.decision?.verdict === 'denied') {
       await finish('denied', state.decision);
     } else {
-      await applyTimeoutOutcome();
+      await applyTimeoutOutcome(deadlinePassed ? 'deadline' : quorumUnreachable ? 'quorum' : 'window');
     }
     notify('final_outcome', 'final-outcome', review.assignees);
   }
 
-  async function applyTimeoutOutcome(): Promise<void> {
+  /**
+   * Only the policy's own window may time out to allow, and only the payload as submitted. The
+   * agent's deadline, a quorum the requester's exclusion made unreachable, or a reviewer's edit of
+   * the payload expire: neither an agent nor a half-finished review may engineer an allow.
+   */
+  async function applyTimeoutOutcome(why: 'window' | 'deadline' | 'quorum' | 'edited'): Promise<void> {
+    const policy = state.policy!;
     const plan = policy.review!;
-    // Policy load already refuses this; checked again so high risk can never time out to allow.
-    const mayAllow = plan.onTimeout === 'allow' && (policy.risk === 'low' || policy.risk === 'medium');
+    // Policy load already refuses this; checked again so high risk can never time out to allow. And
+    // the timeout allows only the payload as submitted: once a reviewer edited it, that one was rejected.
+    const edited = state.review !== undefined && state.review.candidatePayloadHash !== state.payloadHash;
+    if (why === 'window' && edited) why = 'edited';
+    const mayAllow = why === 'window' && plan.onTimeout === 'allow' && (policy.risk === 'low' || policy.risk === 'medium');
     const at = now();
     if (mayAllow) {
       state.approvedPayload = request.payload;
-      state.approvedPayloadHash = admission.payloadHash;
+      state.approvedPayloadHash = state.payloadHash;
       await finish('approved', { verdict: 'approved', by: ['holdpoint:timeout'], rationale: 'No decision in time; the policy allows on timeout', at });
-    } else {
-      await finish('expired', { verdict: 'expired', by: ['holdpoint:timeout'], rationale: 'No decision in time; the policy denies on timeout', at });
+      return;
     }
+    const rationale = {
+      window: 'No decision in time; the policy denies on timeout',
+      deadline: "The agent's deadline passed before a decision",
+      quorum: 'No tier can reach its quorum without the requester',
+      edited: 'No decision in time on the edited payload; the policy allows only the submitted one on timeout',
+    }[why];
+    await finish('expired', { verdict: 'expired', by: ['holdpoint:timeout'], rationale, at });
   }
 
   async function execute(): Promise<void> {
-    const plan = policy.execution;
+    const plan = state.policy!.execution;
     const payload = state.approvedPayload!;
-    if (plan.mode === 'server' && plan.executor) {
-      // Already started when the decision was stored with the execution start.
-      if (!state.execution) {
-        state.execution = { mode: 'server', executor: plan.executor };
-        await evidence.recordStep(executionStartStep(plan.executor));
-        setStatus('executing');
-      }
+    const executor = serverExecutor(state.policy!);
+    if (executor) {
+      // Started in the same write as the decision (see finish).
       const execution = state.execution!;
       try {
-        const outcome = await executors.executeAction({ actionId, actionType: request.action.type, payload, executor: plan.executor });
+        const outcome = await executors.executeAction({ actionId, request, payload, executor });
         execution.result = outcome.result;
         execution.executedPayloadHash = state.approvedPayloadHash;
         const executed: StepRecord = {
@@ -492,37 +573,42 @@ export async function agentActionWorkflow(input: AgentActionInput): Promise<Acti
             actionId,
             eventKey: 'executed',
             type: 'execution.succeeded',
-            actor: plan.executor,
+            actor: executor,
             data: { status: outcome.status, result: outcome.result, executedPayloadHash: state.approvedPayloadHash! },
             occurredAt: now(),
           },
           projection: { status: 'executed', executedPayloadHash: state.approvedPayloadHash, executionResult: outcome.result },
         };
         // With nothing left to notify, `action.completed` may follow in the same write and stay the last link.
-        if (notificationsInFlight === 0 && patched(EXECUTED_WITH_COMPLETION)) {
-          await evidence.recordSteps([executed, completionStep('executed')]);
+        if (notificationsInFlight === 0) {
+          await record(executed, completionStep('executed'));
           completionStored = true;
         } else {
-          await evidence.recordStep(executed);
+          await record(executed);
         }
-        setStatus('executed');
       } catch (err) {
+        if (isEvidenceDataError(err)) throw err;
         const message = err instanceof ActivityFailure && err.cause ? err.cause.message : String(err);
         execution.error = message;
-        await evidence.recordStep({
-          event: { actionId, eventKey: 'execution-failed', type: 'execution.failed', actor: plan.executor, data: { error: message }, occurredAt: now() },
+        await record({
+          event: { actionId, eventKey: 'execution-failed', type: 'execution.failed', actor: executor, data: { error: message }, occurredAt: now() },
           projection: { status: 'execution_failed', executionResult: { error: message } },
         });
-        setStatus('execution_failed');
       }
       return;
     }
 
     state.execution = { mode: 'agent' };
-    await advance('awaiting_report', 'awaiting-report', 'execution.awaiting_report', { approvedPayloadHash: state.approvedPayloadHash! });
+    await record({
+      event: { actionId, eventKey: 'awaiting-report', type: 'execution.awaiting_report', actor: SYSTEM_ACTOR, data: { approvedPayloadHash: state.approvedPayloadHash! }, occurredAt: now() },
+      projection: { status: 'awaiting_report' },
+    });
     const reported = await condition(() => report !== undefined, plan.reportWindowMs ?? DEFAULT_REPORT_WINDOW_MS);
     if (!reported || !report) {
-      await advance('unconfirmed', 'unconfirmed', 'execution.unconfirmed', { reportWindowMs: plan.reportWindowMs ?? DEFAULT_REPORT_WINDOW_MS });
+      await record({
+        event: { actionId, eventKey: 'unconfirmed', type: 'execution.unconfirmed', actor: SYSTEM_ACTOR, data: { reportWindowMs: plan.reportWindowMs ?? DEFAULT_REPORT_WINDOW_MS }, occurredAt: now() },
+        projection: { status: 'unconfirmed' },
+      });
       return;
     }
     const matches = canonicalJson(report.payload) === canonicalJson(payload);
@@ -530,6 +616,7 @@ export async function agentActionWorkflow(input: AgentActionInput): Promise<Acti
     state.execution.result = report.result ?? null;
     state.execution.error = report.error;
     state.execution.reportedAt = now();
+    revision += 1;
     state.execution.executedPayloadHash = await evidence.recordExecutionReport({
       event: {
         actionId,
@@ -545,17 +632,35 @@ export async function agentActionWorkflow(input: AgentActionInput): Promise<Acti
         },
         occurredAt: state.execution.reportedAt,
       },
-      projection: { status, executionResult: report.result ?? null },
+      projection: { status, executionResult: report.result ?? null, state: { ...state, status }, stateRevision: revision },
       executedPayload: report.payload,
     });
     setStatus(status);
   }
 }
 
+function refuseUnstorable(value: unknown) {
+  const issue = findUnsafeJson(value);
+  if (issue) throw reject(`${jsonPath('body', issue.path)} ${issue.message}`, DecisionRejection.InvalidDecision);
+}
+
+function isEvidenceDataError(err: unknown): boolean {
+  return err instanceof ActivityFailure && err.cause instanceof ApplicationFailure && err.cause.type === EVIDENCE_DATA_ERROR;
+}
+
 /** Top-level fields whose values differ between two payloads. */
 function changedFields(before: JsonObject, after: JsonObject): string[] {
   const fields = unique([...Object.keys(before), ...Object.keys(after)]);
   return fields.filter((field) => canonicalJson(before[field] ?? null) !== canonicalJson(after[field] ?? null) || (field in before) !== (field in after));
+}
+
+/** What an edit changed, field by field, for the reviewers who did not make it. */
+function payloadChanges(before: JsonObject, after: JsonObject): PayloadChange[] {
+  return changedFields(before, after).map((field) => ({
+    field,
+    ...(field in before ? { before: before[field]! } : {}),
+    ...(field in after ? { after: after[field]! } : {}),
+  }));
 }
 
 function unique(values: string[]): string[] {
@@ -570,6 +675,6 @@ function describe(state: ActionState): string {
   if (state.review && state.status === 'pending_review') {
     lines.push(`waiting for ${state.review.assignees.join(', ')} (tier ${state.review.activeTier + 1}) until ${state.review.dueAt}`);
   }
-  if (state.decision) lines.push(`${state.decision.verdict} by ${state.decision.by.join(', ')}`);
+  if (state.decision) lines.push(`${state.decision.verdict} by ${state.decision.by.join(', ')}${state.decision.breakGlass ? ' (break-glass)' : ''}`);
   return lines.join('\n\n');
 }

@@ -51,7 +51,9 @@ test(`${TOTAL} actions at concurrency ${CONCURRENCY}: accepted = workflows = row
   figures.p99 = latencies[Math.floor(latencies.length * 0.99)];
   console.log(`load submitted ${JSON.stringify(figures)}`);
   expect(Object.keys(statuses).filter((s) => !(Number(s) < 500))).toEqual([]);
-  expect(statuses[201]).toBe(TOTAL);
+  // Every submission created its action: 201 once classified within the API's bound, 202 (with
+  // Retry-After) while the classification was still queued behind the load.
+  expect((statuses[201] ?? 0) + (statuses[202] ?? 0)).toBe(TOTAL);
 
   const connection = await Connection.connect({ address: stack.temporal.address });
   try {
@@ -65,8 +67,12 @@ test(`${TOTAL} actions at concurrency ${CONCURRENCY}: accepted = workflows = row
   } finally {
     await connection.close();
   }
-  const { rows } = await stack.db.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM actions');
-  expect(rows[0]?.n).toBe(TOTAL);
+  // A 202 answered before admission stored the action: every one is stored soon after.
+  const stored = await eventually(async () => {
+    const { rows } = await stack.db.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM actions');
+    return (rows[0]?.n ?? 0) >= TOTAL ? rows[0]!.n : undefined;
+  }, 120_000, 'every accepted action stored');
+  expect(stored).toBe(TOTAL);
   // Allowed ones execute; refunds wait for review. Then every chain verifies.
   await eventually(async () => {
     const { rows: done } = await stack.db.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM actions WHERE status IN ('executed', 'pending_review')`);

@@ -180,12 +180,12 @@ test('a payload crafted to look like CEL or SQL stays data: stored and read back
   expect(rows[0]?.payload).toEqual({ ...crafted, amount: 400 });
   expect(rows[0]?.resource_id).toBe("cus_1' OR '1'='1");
   expect(rows[0]?.matched_rules).toEqual(['refund-review']);
-  const evaluated = await readJson(await stack.request('POST', '/v1/policy/evaluate', { as: 'agent', body }));
+  const evaluated = await readJson(await stack.request('POST', '/v1/policy/evaluate', { as: 'admin', body }));
   expect(JSON.stringify(evaluated)).toContain('require_approval');
   expect((await stack.db.pool.query('SELECT count(*)::int AS n FROM actions')).rows[0].n).toBeGreaterThan(0);
 });
 
-test('a NUL character (which Postgres cannot store) is refused as malformed JSON, not left hanging', async () => {
+test('a NUL character (which Postgres cannot store) is refused with 400, not left hanging', async () => {
   const before = await counts();
   const started = Date.now();
   for (const payload of [{ note: 'a\u0000b' }, { ['k\u0000']: 1 }]) {

@@ -73,7 +73,7 @@ it('POST /v1/actions starts a workflow that records the action and sets search a
   const response = await submit(ping, key);
   expect(response.status).toBe(201);
   const view = await readJson(response);
-  expect(view).toMatchObject({ id: `action-support-bot-${key}`, outcome: 'allow', risk: 'low', matchedRules: ['ping-allowed'] });
+  expect(view).toMatchObject({ id: `action-11-support-bot-${key}`, outcome: 'allow', risk: 'low', matchedRules: ['ping-allowed'] });
   expect(response.headers.get('location')).toBe(`http://api.test/v1/actions/${view.id}`);
 
   const handle = stack.env.client.workflow.getHandle(view.id);
@@ -208,7 +208,7 @@ it('lists what the caller may read, with filters and cursor pagination', async (
 
 it('POST /v1/policy/evaluate is a dry run; GET /v1/policy shows the loaded version', async () => {
   const before = await countActions();
-  const dryRun = await stack.request('POST', '/v1/policy/evaluate', { as: 'agent', body: refund(700) });
+  const dryRun = await stack.request('POST', '/v1/policy/evaluate', { as: 'reviewer', body: refund(700) });
   expect(dryRun.status).toBe(200);
   expect(await readJson(dryRun)).toMatchObject({ outcome: 'require_approval', risk: 'high', matchedRules: ['refund-review'] });
   expect(await countActions()).toBe(before);

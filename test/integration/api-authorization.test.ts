@@ -44,7 +44,8 @@ const ENDPOINTS: Endpoint[] = [
     name: 'POST /v1/actions/{id}/decision',
     fresh: true,
     send: (s, id, h) => call(s, 'POST', `/v1/actions/${id}/decision`, h, { verdict: 'approve' }),
-    expected: { ...unauthenticated, agent: 403, otherAgent: 403, reviewer: 200, outsider: 404, admin: 200 },
+    // An unrouted admin approves only by an explicit break-glass (gate-integrity.test.ts).
+    expected: { ...unauthenticated, agent: 403, otherAgent: 403, reviewer: 200, outsider: 404, admin: 403 },
   },
   {
     name: 'POST /v1/actions/{id}/cancel',
@@ -57,7 +58,10 @@ const ENDPOINTS: Endpoint[] = [
     send: (s, id, h) => call(s, 'POST', `/v1/actions/${id}/execution`, h, { payload: { amount: 400 }, succeeded: true }),
     expected: { ...unauthenticated, agent: 409, otherAgent: 404, reviewer: 403, outsider: 403, admin: 403 },
   },
-  { name: 'POST /v1/policy/evaluate', send: (s, _id, h) => call(s, 'POST', '/v1/policy/evaluate', h, refund), expected: { ...unauthenticated, agent: 200, otherAgent: 200, reviewer: 200, outsider: 200, admin: 200 } },
+  // Issue 15: agents may not probe the policy for its allow boundaries; reviewers and admins may.
+  { name: 'POST /v1/policy/evaluate', send: (s, _id, h) => call(s, 'POST', '/v1/policy/evaluate', h, refund), expected: { ...unauthenticated, agent: 403, otherAgent: 403, reviewer: 200, outsider: 200, admin: 200 } },
+  // Issue 15: Prometheus metrics for the metrics token (perimeter-limits.test.ts) or an admin key.
+  { name: 'GET /metrics', send: (s, _id, h) => call(s, 'GET', '/metrics', h), expected: { ...unauthenticated, agent: 403, otherAgent: 403, reviewer: 403, outsider: 403, admin: 200 } },
   { name: 'GET /v1/policy', send: (s, _id, h) => call(s, 'GET', '/v1/policy', h), expected: { ...unauthenticated, agent: 403, otherAgent: 403, reviewer: 200, outsider: 200, admin: 200 } },
   ...['/healthz', '/readyz', '/openapi.json', '/docs'].map(
     (path): Endpoint => ({
@@ -102,7 +106,7 @@ it.each(table)('%s as %s → %i', async (_name, who, expected, endpoint) => {
 
 it('a non-admin never learns whether a hidden action exists', async () => {
   const hidden = await readJson(await stack.request('GET', `/v1/actions/${sharedAction}`, { as: 'otherAgent' }));
-  const unknown = await readJson(await stack.request('GET', '/v1/actions/action-support-bot-does-not-exist', { as: 'otherAgent' }));
+  const unknown = await readJson(await stack.request('GET', '/v1/actions/action-11-support-bot-does-not-exist', { as: 'otherAgent' }));
   expect(hidden.status).toBe(404);
   expect(unknown.status).toBe(404);
   expect(hidden.title).toBe(unknown.title);

@@ -43,7 +43,7 @@ describe('client', () => {
     const request = { agent: { id: agentId }, action: { type: 'test.notify' }, resource: { type: 'customer', id: 'c1' }, payload: { text: 'hi' } };
     const first = await client.submit(request, { idempotencyKey: key });
     expect(first).toMatchObject({ created: true, decided: false, idempotencyKey: key });
-    expect(first.action).toMatchObject({ id: `action-support-bot-${key}`, status: 'pending_review', outcome: 'require_approval', risk: 'low' });
+    expect(first.action).toMatchObject({ id: `action-11-support-bot-${key}`, status: 'pending_review', outcome: 'require_approval', risk: 'low' });
 
     const again = await client.submit(request, { idempotencyKey: key });
     expect(again).toMatchObject({ created: false, action: { id: first.action.id } });
@@ -100,7 +100,7 @@ describe('guard', () => {
     const result = await getBalance({ account: 'acct_1' }, { idempotencyKey: key });
     expect(result).toEqual({ balance: 1_000 });
     expect(calls).toEqual([{ account: 'acct_1' }]);
-    const recorded = await client.get(`action-support-bot-${key}`);
+    const recorded = await client.get(`action-11-support-bot-${key}`);
     expect(recorded).toMatchObject({ status: 'executed', execution: { mode: 'agent', result: { balance: 1_000 } } });
   });
 
@@ -176,7 +176,7 @@ describe('guard', () => {
     const result = await guard('test.notify', fn, { client, agentId, resource: { type: 'customer', id: 'c3' }, timeoutMs: 1_500, pollSeconds: 1 })({ text: 'x' }, { idempotencyKey: key });
     expect(fn).not.toHaveBeenCalled();
     expect(result).toMatchObject({ refused: true, outcome: 'no_decision_in_time', status: 'cancelled', canAskAgain: true });
-    expect((await client.get(`action-support-bot-${key}`)).status).toBe('cancelled');
+    expect((await client.get(`action-11-support-bot-${key}`)).status).toBe('cancelled');
   });
 
   it('does not run the function when Holdpoint executes the action itself (server mode)', async () => {
@@ -197,7 +197,7 @@ describe('guard', () => {
       { client, agentId, resource: ledger },
     );
     await expect(failing({ account: 'acct_1' }, { idempotencyKey: key })).rejects.toThrow('ledger offline');
-    const recorded = await client.wait(`action-support-bot-${key}`, { until: 'completed', timeoutMs: 5_000 });
+    const recorded = await client.wait(`action-11-support-bot-${key}`, { until: 'completed', timeoutMs: 5_000 });
     expect(recorded.action).toMatchObject({ status: 'execution_failed', execution: { error: 'ledger offline' } });
   });
 });

@@ -1,7 +1,8 @@
 /**
  * The reviewer console end to end in headless Chromium (Debian `chromium`, installed by the set-up
  * when missing): sign in, find the pending large refund, open it, approve with a rationale, and the
- * agent's long-poll returns approved; a reviewer outside the group cannot see it. Screenshots of the
+ * agent's long-poll returns approved; a reviewer outside the group cannot see it; an admin approves an
+ * action routed to finance only by an explicit break-glass override. Screenshots of the
  * inbox and the detail page are saved under test-artifacts/.
  */
 import fs from 'node:fs';
@@ -38,6 +39,7 @@ beforeAll(async () => {
   });
   await submit('smallRefund', { agent, action: { type: 'test.refund' }, resource: { type: 'billing', id: 'cus_2210' }, payload: { amount: 240, currency: 'EUR' } });
   await submit('grant', { agent: { id: 'support-bot' }, action: { type: 'test.grant' }, resource: { type: 'account', id: 'acct_77' }, payload: { role: 'billing-admin', user: 'u_193' } });
+  await submit('overrideRefund', { agent, action: { type: 'test.refund' }, resource: { type: 'billing', id: 'cus_5530' }, payload: { amount: 610, currency: 'EUR' } });
   await submit('opsOnly', { agent: { id: 'support-bot' }, action: { type: 'test.notify' }, resource: { type: 'channel', id: 'status-page' }, payload: { message: 'Degraded performance' } });
 }, 15 * 60_000);
 
@@ -89,12 +91,18 @@ it('a reviewer signs in, opens the pending large refund, approves it with a rati
   await page.getByLabel('Reason code').selectOption('verified');
   await page.screenshot({ path: path.join(ARTIFACTS, 'console-detail.png'), fullPage: true });
 
+  const decisions: unknown[] = [];
+  page.on('request', (request) => {
+    if (request.method() === 'POST' && request.url().endsWith('/decision')) decisions.push(request.postDataJSON());
+  });
   const longPoll = stack.request('GET', `/v1/actions/${ids.largeRefund}/wait?timeout=30`, { as: 'agent' });
   await page.getByRole('button', { name: 'Approve', exact: true }).click();
   const answer = await longPoll;
   expect(answer.status).toBe(200);
   const view = await readJson(answer);
   expect(view.decision).toMatchObject({ verdict: 'approved', by: ['alice'], rationale: 'Verified the lost-parcel claim in ZD-48213; carrier confirmed.' });
+  // The approval names the payload the page showed.
+  expect(decisions).toEqual([expect.objectContaining({ verdict: 'approve', payloadHash: view.payloadHash })]);
   await page.getByRole('heading', { name: 'Outcome' }).waitFor();
   await page.getByText('alice approved').first().waitFor();
   await page.context().close();
@@ -122,5 +130,69 @@ it('keeps the decide form honest: a deny needs a rationale, and an admin sees ev
   await page.getByRole('button', { name: 'Deny', exact: true }).click();
   await page.getByRole('alert').filter({ hasText: 'A deny needs a rationale.' }).waitFor();
   expect((await readJson(await stack.request('GET', `/v1/actions/${ids.smallRefund}`, { as: 'admin' }))).status).toBe('pending_review');
+  await page.context().close();
+});
+
+it('an admin approves an action routed to finance only by an explicit break-glass override, with a rationale', async () => {
+  const { page } = await signedIn(stack.keys.admin);
+  await page.goto(`${stack.baseUrl}/console/#/actions/${encodeURIComponent(ids.overrideRefund!)}`);
+  await page.getByRole('heading', { level: 1, name: /test\.refund on billing:cus_5530/ }).waitFor();
+
+  // root is not a routed reviewer: Approve stays disabled until the override is ticked; Deny needs none.
+  const approve = page.getByRole('button', { name: 'Approve', exact: true });
+  await approve.waitFor();
+  expect(await approve.isDisabled()).toBe(true);
+  await page.getByText('You are not a routed reviewer of this action.').waitFor();
+  await page.getByRole('radio', { name: 'Deny' }).check();
+  expect(await page.getByRole('button', { name: 'Deny', exact: true }).isEnabled()).toBe(true);
+  await page.getByRole('radio', { name: 'Approve' }).check();
+  expect(await approve.isDisabled()).toBe(true);
+
+  const override = page.getByRole('checkbox', { name: /Break-glass override/ });
+  await override.check();
+  expect(await approve.isEnabled()).toBe(true);
+  await page.getByText('(required)').waitFor();
+  // Ticked, the rationale is required.
+  await approve.click();
+  await page.getByRole('alert').filter({ hasText: 'A break-glass approval needs a rationale.' }).waitFor();
+
+  await page.getByLabel(/Rationale/).fill('Finance is offline; the CFO approved by phone.');
+
+  // A 403 shows the problem's detail (the fixture policy has no rule forbidding break-glass: one answer is stubbed).
+  await page.route(
+    '**/decision',
+    (route) =>
+      route.fulfill({
+        status: 403,
+        contentType: 'application/problem+json',
+        body: JSON.stringify({
+          type: 'https://holdpoint.dev/problems/break-glass-forbidden',
+          title: 'Break Glass Forbidden',
+          status: 403,
+          detail: 'the policy forbids break-glass approval here (refund-review)',
+        }),
+      }),
+    { times: 1 },
+  );
+  await approve.click();
+  await page.getByRole('alert').filter({ hasText: 'the policy forbids break-glass approval here (refund-review)' }).waitFor();
+  await page.unrouteAll();
+
+  const decisions: unknown[] = [];
+  page.on('request', (request) => {
+    if (request.method() === 'POST' && request.url().endsWith('/decision')) decisions.push(request.postDataJSON());
+  });
+  await approve.click();
+
+  const outcome = page.locator('section').filter({ has: page.getByRole('heading', { name: 'Outcome' }) });
+  await outcome.waitFor();
+  await outcome.getByText('Break-glass override').waitFor();
+  expect(await outcome.textContent()).toContain('root');
+  await page.getByText('root approved by BREAK-GLASS override').waitFor();
+  await page.screenshot({ path: path.join(ARTIFACTS, 'console-break-glass.png'), fullPage: true });
+
+  const view = await readJson(await stack.request('GET', `/v1/actions/${ids.overrideRefund}`, { as: 'admin' }));
+  expect(view.decision).toMatchObject({ verdict: 'approved', by: ['root'], breakGlass: true, rationale: 'Finance is offline; the CFO approved by phone.' });
+  expect(decisions).toEqual([expect.objectContaining({ verdict: 'approve', breakGlass: true, rationale: 'Finance is offline; the CFO approved by phone.', payloadHash: view.payloadHash })]);
   await page.context().close();
 });

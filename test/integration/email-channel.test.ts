@@ -5,6 +5,7 @@ import { createApp } from '../../src/api/app';
 import { loadConfig } from '../../src/config';
 import { upsertPrincipal } from '../../src/db/principal-repository';
 import { signDecisionToken, verifyDecisionToken } from '../../src/email/decision-token';
+import { canonicalHash } from '../../src/evidence/payload-hash';
 import { EmailChannel, type EmailChannelOptions } from '../../src/notifications/email-channel';
 import type { ReviewNotification } from '../../src/notifications/review-notification';
 import { reviewerChannelsFromConfig } from '../../src/notifications/reviewer-channels';
@@ -75,7 +76,7 @@ it('mails each reviewer the exact arguments with approve / deny links, and the l
   expect(mail.headers.from).toBe('Holdpoint <holdpoint@example.com>');
   expect(mail.headers.to).toBe('Alice Archer <alice@example.com>');
   expect(mail.text).toContain('Risk:         High');
-  expect(mail.text).toContain('Reason:       Refund of 800 needs finance');
+  expect(mail.text).toContain('Reason:       "Refund of 800 needs finance"');
   expect(mail.text).toMatch(/Decide by: {4}\w{3}, \d{2} \w{3} \d{4} [\d:]{8} UTC/);
   expect(mail.text).toContain('  amount: 800');
   expect(mail.text).toContain(`Open in the console: http://api.test/console/#/actions/${encodeURIComponent(actionId)}`);
@@ -193,15 +194,16 @@ describe('EmailChannel on an escalation', () => {
     };
     const channel = new EmailChannel(options);
     const notification: ReviewNotification = {
-      id: 'action-support-bot-esc-1:escalated:1',
+      id: 'action-11-support-bot-esc-1:escalated:1',
       kind: 'escalated',
-      actionId: 'action-support-bot-esc-1',
+      actionId: 'action-11-support-bot-esc-1',
       request: { agent: { id: 'support-bot' }, action: { type: 'test.refund' }, resource: { type: 'billing', id: 'cus_e' }, payload: { amount: 990 } },
       policy: { risk: 'high', reason: 'Refund of 990 needs finance', matchedRules: ['refund-review'] },
       tier: 1,
       recipients: ['mallory'],
       informed: ['alice'],
       dueAt: new Date(Date.now() + 3_600_000).toISOString(),
+      candidate: { payload: { amount: 990 }, payloadHash: canonicalHash({ amount: 990 }) },
     };
     expect(await channel.deliver(notification)).toEqual({ channel: 'email', ok: true, detail: 'sent 2 of 2' });
     const manager = await eventually(() => inbox.mails.find((mail) => mail.to.includes('mallory@corp.example')));

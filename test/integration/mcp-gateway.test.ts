@@ -71,7 +71,7 @@ async function decide(body: Record<string, unknown>): Promise<string> {
 it('lists the upstream tools unchanged', async () => {
   const [throughGateway, upstream] = await Promise.all([gateway.listTools(), direct.listTools()]);
   expect(throughGateway.tools).toEqual(upstream.tools);
-  expect(throughGateway.tools.map((tool) => tool.name)).toEqual(['get_balance', 'transfer', 'close_account', 'inspect_env', 'fail']);
+  expect(throughGateway.tools.map((tool) => tool.name)).toEqual(['get_balance', 'transfer', 'close_account', 'inspect_env', 'fail', 'send_email', 'send email']);
   expect(gateway.getServerVersion()).toMatchObject({ name: 'ledger', version: '1.0.0' });
   expect(gateway.getInstructions()).toContain('Holdpoint');
 });
@@ -141,4 +141,39 @@ it('reports an upstream error result as a failed execution', async () => {
 it('does not hand Holdpoint credentials to the upstream server', async () => {
   const result = await gateway.callTool({ name: 'inspect_env', arguments: {} });
   expect(text(result)).toBe('[]');
+});
+
+// Issue 13, defect 12: a call naming a tool the upstream never listed ("SEND EMAIL") became an
+// action `mcp.ledger.SEND_EMAIL` that no rule matched, and was forwarded once approved.
+describe('only tools the upstream listed, by exact name, are gated and forwarded', () => {
+  const actionCount = async () => (await stack.db.pool.query('SELECT count(*)::int AS n FROM actions')).rows[0].n;
+  /** A short timeout: before the fix these calls were held for a reviewer instead of answered. */
+  const call = (name: string, args: Record<string, unknown>) => gateway.callTool({ name, arguments: args }, undefined, { timeout: 8_000 });
+
+  it.each(['SEND EMAIL', 'TRANSFER', 'transfer ', 'get-balance', 'mcp.ledger.transfer'])('refuses %j, which was never listed, before submitting anything', async (name) => {
+    const before = await actionCount();
+    const result = await call(name, { to: 'acct_2', amount: 1 });
+    expect(result.isError).toBe(true);
+    expect(text(result)).toContain(JSON.stringify(name));
+    expect(text(result)).toMatch(/not .*list/);
+    expect(await actionCount()).toBe(before);
+  });
+
+  it('refuses listed tools whose names map to one action type, naming both', async () => {
+    const before = await actionCount();
+    for (const name of ['send_email', 'send email']) {
+      const result = await call(name, { to: 'someone@example.com' });
+      expect(result.isError).toBe(true);
+      expect(text(result)).toContain('"send_email"');
+      expect(text(result)).toContain('"send email"');
+      expect(text(result)).toContain('mcp.ledger.send_email');
+    }
+    expect(await actionCount()).toBe(before);
+  });
+
+  it('still gates a listed tool under its exact name', async () => {
+    const result = await call('get_balance', { account: 'acct_1' });
+    expect(text(result)).toBe('balance of acct_1: 1000');
+    expect(await latestAction('get_balance')).toMatchObject({ status: 'executed', resource: { type: 'mcp', id: 'ledger/get_balance' } });
+  });
 });

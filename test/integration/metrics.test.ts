@@ -24,7 +24,7 @@ interface Reviewed {
 /** A reviewed action: review.requested (finance, due in 1h), optional escalation to managers, votes, decision. */
 async function reviewed(spec: Reviewed): Promise<string> {
   n += 1;
-  const id = `action-support-bot-m${n}`;
+  const id = `action-11-support-bot-m${n}`;
   const t = (seconds: number) => new Date(spec.created.getTime() + seconds * 1000);
   const events: SeedEvent[] = [
     { key: 'requested', type: 'action.requested', at: spec.created },
@@ -79,7 +79,7 @@ async function reviewed(spec: Reviewed): Promise<string> {
 
 async function automatic(type: string, outcome: 'allow' | 'deny', risk: string, status: string, created: Date, execution?: string): Promise<string> {
   n += 1;
-  const id = `action-support-bot-m${n}`;
+  const id = `action-11-support-bot-m${n}`;
   const events: SeedEvent[] = [
     { key: 'requested', type: 'action.requested', at: created },
     { key: 'classified', type: 'policy.classified', at: created },
@@ -102,7 +102,7 @@ async function suggestionHistory(rule: string, type: string, approved: number, d
     n += 1;
     const created = new Date(Date.UTC(2025, 11, 1 + (i % 28), 9));
     await seedAction(stack.db.pool, {
-      id: `action-support-bot-s${n}`,
+      id: `action-11-support-bot-s${n}`,
       actionType: type,
       createdAt: created,
       projection: {
@@ -359,7 +359,7 @@ describe('GET /metrics', () => {
 
   beforeAll(async () => {
     await metrics(WINDOW); // at least one observed request
-    const response = await stack.request('GET', '/metrics');
+    const response = await stack.request('GET', '/metrics', { as: 'admin' });
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
     parsed = parsePrometheus(await response.text());

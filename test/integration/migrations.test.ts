@@ -49,7 +49,7 @@ async function emptySchema(): Promise<{ schema: string; url: string; drop(): Pro
 let counter = 0;
 async function newAction(): Promise<string> {
   counter += 1;
-  const actionId = `action-support-bot-mig-${Date.now().toString(36)}-${counter}`;
+  const actionId = `action-11-support-bot-mig-${Date.now().toString(36)}-${counter}`;
   const request: ActionRequest = {
     agent: { id: 'support-bot' },
     action: { type: 'test.refund' },
@@ -133,10 +133,12 @@ describe('migrate', () => {
   it('applies only a newly added migration, once', async () => {
     const sql = 'CREATE TABLE migration_probe (id integer PRIMARY KEY);';
     const added = { version: 9_000 + counter, name: `${9_000 + counter}_probe`, sql, checksum: 'test-checksum' };
-    await expect(migrate(db.pool, [...readMigrations(), added])).resolves.toEqual([added.name]);
-    await expect(migrate(db.pool, [...readMigrations(), added])).resolves.toEqual([]);
-    await db.pool.query('DROP TABLE migration_probe');
-    await db.pool.query('DELETE FROM schema_migrations WHERE version = $1', [added.version]);
+    // Migrations run as the owner; the runtime role may create nothing (evidence-roles.test.ts).
+    await expect(migrate(db.pool, [...readMigrations(), added])).rejects.toThrow(/permission denied/);
+    await expect(migrate(db.ownerPool, [...readMigrations(), added])).resolves.toEqual([added.name]);
+    await expect(migrate(db.ownerPool, [...readMigrations(), added])).resolves.toEqual([]);
+    await db.ownerPool.query('DROP TABLE migration_probe');
+    await db.ownerPool.query('DELETE FROM schema_migrations WHERE version = $1', [added.version]);
   });
 });
 
@@ -147,8 +149,10 @@ describe('action_events is append-only', () => {
     await recordStep(db.pool, evidenceEvent(actionId, 'requested', { n: 1 }));
   });
 
-  it('is owned by the user the tests connect as (so the trigger, not a grant, refuses)', async () => {
-    const { rows } = await db.pool.query(
+  // As the owner, who holds every grant: the trigger is what refuses. The runtime role the API and
+  // worker use is refused by its grants before that (evidence-roles.test.ts).
+  it('is owned by the owner connection (so the trigger, not a grant, refuses)', async () => {
+    const { rows } = await db.ownerPool.query(
       `SELECT tableowner = current_user AS owner FROM pg_tables WHERE schemaname = $1 AND tablename = 'action_events'`,
       [db.schema],
     );
@@ -161,7 +165,7 @@ describe('action_events is append-only', () => {
     ['TRUNCATE', 'TRUNCATE action_events CASCADE'],
   ])('rejects %s', async (operation, sql) => {
     const params = sql.includes('$1') ? [actionId] : [];
-    await expect(db.pool.query(sql, params)).rejects.toMatchObject({
+    await expect(db.ownerPool.query(sql, params)).rejects.toMatchObject({
       code: '42501',
       message: expect.stringContaining(`action_events is append-only (${operation} rejected)`),
     });

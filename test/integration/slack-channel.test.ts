@@ -109,10 +109,11 @@ describe('review messages', () => {
       expect.stringContaining(`<@${SLACK_USERS.alice}> <@${SLACK_USERS.bob}> carol`),
     ]);
     expect(blocks.find((b) => b.block_id === 'payload')!.fields!.map((f) => f.text)).toEqual(['*amount*\n700', '*currency*\nEUR']);
+    const view = await readJson(await stack.request('GET', `/v1/actions/${actionId}`, { as: 'admin' }));
     const buttons = blocks.find((b) => b.block_id === 'decide')!.elements!;
     expect(buttons).toEqual([
-      expect.objectContaining({ action_id: 'holdpoint_approve', style: 'primary', value: actionId, confirm: expect.any(Object) }),
-      expect.objectContaining({ action_id: 'holdpoint_deny', style: 'danger', value: actionId }),
+      expect.objectContaining({ action_id: 'holdpoint_approve', style: 'primary', value: JSON.stringify({ actionId, payloadHash: view.payloadHash }), confirm: expect.any(Object) }),
+      expect.objectContaining({ action_id: 'holdpoint_deny', style: 'danger', value: JSON.stringify({ actionId, payloadHash: view.payloadHash }) }),
       expect.objectContaining({ action_id: 'holdpoint_open', url: `http://api.test/console/#/actions/${encodeURIComponent(actionId)}` }),
     ]);
     const evidence = await readJson(await stack.request('GET', `/v1/actions/${actionId}/evidence`, { as: 'admin' }));
@@ -148,15 +149,16 @@ describe('review messages', () => {
       },
     });
     const notification: ReviewNotification = {
-      id: 'action-support-bot-chan-1:review-requested',
+      id: 'action-11-support-bot-chan-1:review-requested',
       kind: 'review_requested',
-      actionId: 'action-support-bot-chan-1',
+      actionId: 'action-11-support-bot-chan-1',
       request: { agent: { id: 'support-bot' }, action: { type: 'data.export' }, resource: { type: 'db', id: 'crm' }, payload: { rows: 5000, columns: ['email', 'name'] } },
       policy: { risk: 'critical', reason: 'Exports need security', matchedRules: ['export'] },
       tier: 0,
       recipients: ['alice', 'sam'],
       informed: [],
       dueAt: new Date(Date.now() + 3_600_000).toISOString(),
+      candidate: { payload: { rows: 5000, columns: ['email', 'name'] }, payloadHash: 'sha256:0000000000000000000000000000000000000000000000000000000000000000' },
     };
     const before = slack.callsTo('chat.postMessage').length;
     expect(await channel.deliver(notification)).toEqual({ channel: 'slack', ok: true, detail: 'posted to 1 conversation(s)' });
@@ -168,7 +170,7 @@ describe('review messages', () => {
     expect(textOf(posts[0]!.args.blocks)).toContain('*columns*\\n[\\"email\\",\\"name\\"]');
 
     const updatesBefore = slack.callsTo('chat.update').length;
-    const outcome = await channel.deliver({ ...notification, id: 'action-support-bot-chan-1:final-outcome', kind: 'final_outcome', outcome: 'denied' });
+    const outcome = await channel.deliver({ ...notification, id: 'action-11-support-bot-chan-1:final-outcome', kind: 'final_outcome', outcome: 'denied' });
     expect(outcome).toEqual({ channel: 'slack', ok: true, detail: 'updated 1 message(s) with the outcome' });
     const update = slack.callsTo('chat.update').slice(updatesBefore)[0]!;
     expect(update.args).toMatchObject({ channel: 'C0REVIEWS', ts: messages[0]!.ts });
@@ -242,7 +244,8 @@ describe('interactivity endpoint', () => {
     expect(opened).toBeDefined();
     const view = opened.args.view;
     expect(view).toMatchObject({ type: 'modal', callback_id: 'holdpoint_deny_modal', title: { text: 'Deny action' }, submit: { text: 'Deny' } });
-    expect(JSON.parse(view.private_metadata)).toEqual({ actionId, channel: message.channel, ts: message.ts });
+    const { payloadHash } = await readJson(await stack.request('GET', `/v1/actions/${actionId}`, { as: 'admin' }));
+    expect(JSON.parse(view.private_metadata)).toEqual({ actionId, payloadHash, channel: message.channel, ts: message.ts });
     expect(view.blocks.find((b: { block_id?: string }) => b.block_id === 'rationale')).toMatchObject({ type: 'input', element: { type: 'plain_text_input', multiline: true } });
 
     const submission = (rationale: string | null, reason?: string) => ({

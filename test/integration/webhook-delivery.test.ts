@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { ExecutionRejectedError } from '../../src/executors/executor';
 import { HttpExecutor } from '../../src/executors/http-executor';
 import type { ReviewNotification } from '../../src/notifications/review-notification';
+import type { ActionRequest } from '../../src/shared/action';
 import { verifyWebhook, type VerifyResult } from '../../src/notifications/standard-webhooks';
 import { WebhookChannel } from '../../src/notifications/webhook-channel';
 
@@ -65,15 +66,16 @@ let counter = 0;
 function notification(): ReviewNotification {
   counter += 1;
   return {
-    id: `action-support-bot-k${counter}:review-requested`,
+    id: `action-11-support-bot-k${counter}:review-requested`,
     kind: 'review_requested',
-    actionId: `action-support-bot-k${counter}`,
+    actionId: `action-11-support-bot-k${counter}`,
     request: { agent: { id: 'support-bot' }, action: { type: 'test.refund' }, resource: { type: 'billing', id: 'cus_1' }, payload: { amount: 700 } },
     policy: { risk: 'high', reason: 'refunds over 500 need review', matchedRules: ['refund-review'] },
     tier: 0,
     recipients: ['alice', 'bob'],
     informed: [],
     dueAt: '2026-01-01T10:00:00.000Z',
+    candidate: { payload: { amount: 700 }, payloadHash: 'sha256:0000000000000000000000000000000000000000000000000000000000000000' },
   };
 }
 
@@ -97,6 +99,18 @@ describe('WebhookChannel', () => {
     expect(request!.headers['webhook-id']).toBe(sent.id);
     expect(request!.headers['content-type']).toBe('application/json');
     expect(JSON.parse(request!.body)).toEqual({ type: 'review.review_requested', data: sent });
+  });
+
+  it('a payload_edited notification carries the new candidate and the changed fields', async () => {
+    const sent: ReviewNotification = {
+      ...notification(),
+      kind: 'payload_edited',
+      candidate: { payload: { amount: 5000 }, payloadHash: 'sha256:1111111111111111111111111111111111111111111111111111111111111111' },
+      edit: { by: 'alice', changes: [{ field: 'amount', before: 700, after: 5000 }] },
+    };
+    expect(await channel().deliver(sent)).toMatchObject({ ok: true });
+    const body = JSON.parse(receiver.requests[0]!.body);
+    expect(body).toMatchObject({ type: 'review.payload_edited', data: { candidate: sent.candidate, edit: sent.edit } });
   });
 
   it('is refused by a receiver holding a different secret', async () => {
@@ -162,7 +176,14 @@ describe('WebhookChannel', () => {
 });
 
 describe('HttpExecutor', () => {
-  const call = { actionId: 'action-support-bot-exec-1', actionType: 'test.refund', payload: { amount: 500, currency: 'EUR' } };
+  const routed: ActionRequest = {
+    agent: { id: 'support-bot' },
+    action: { type: 'test.refund' },
+    resource: { type: 'billing', id: 'cus_1' },
+    payload: { amount: 100, currency: 'EUR' },
+    callbackUrl: 'https://agent.example/callback',
+  };
+  const call = { actionId: 'action-11-support-bot-exec-1', request: routed, payload: { amount: 500, currency: 'EUR' } };
 
   it('signs its call with the executor secrets and sends the action id as idempotency-key', async () => {
     const outcome = await new HttpExecutor({ url: receiver.url, secrets: [SECRET] }).execute(call);
@@ -172,7 +193,15 @@ describe('HttpExecutor', () => {
     expect(request!.verified).toEqual({ ok: true });
     expect(request!.headers['idempotency-key']).toBe(call.actionId);
     expect(request!.headers['webhook-id']).toBe(call.actionId);
-    expect(JSON.parse(request!.body)).toEqual(call);
+    // The routed request with the approved payload; the agent's callback URL is not the target's business.
+    expect(JSON.parse(request!.body)).toEqual({
+      actionId: call.actionId,
+      actionType: 'test.refund',
+      agent: { id: 'support-bot' },
+      action: { type: 'test.refund' },
+      resource: { type: 'billing', id: 'cus_1' },
+      payload: { amount: 500, currency: 'EUR' },
+    });
   });
 
   it('sends idempotency-key but no signature headers without secrets', async () => {

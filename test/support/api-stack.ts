@@ -3,7 +3,7 @@ import type { Worker } from '@temporalio/worker';
 import type { Server } from 'node:http';
 import type { Logger } from 'pino';
 import type { AddressInfo } from 'node:net';
-import { createApp } from '../../src/api/app';
+import { createApp, type AppOptions } from '../../src/api/app';
 import type { ReviewerChannelOptions } from '../../src/api/reviewer-channel-routes';
 import type { NotificationChannel } from '../../src/notifications/review-notification';
 import { createPrincipalKey, revokeKeys } from '../../src/db/principal-repository';
@@ -13,7 +13,7 @@ import { evaluate } from '../../src/policy/policy-evaluator';
 import type { Role } from '../../src/auth/principal';
 import { createTestDatabase, type TestDatabase } from './test-database';
 import { connectToDevServer } from './temporal';
-import { FIXTURE_POLICY_DIR, silentLogger, startTestWorker } from './workflow-harness';
+import { FIXTURE_POLICY_DIR, fixturePolicyEngine, silentLogger, startTestWorker } from './workflow-harness';
 
 /** Who the API tests act as (groups follow test/fixtures/policies). */
 export const PRINCIPALS = {
@@ -47,14 +47,32 @@ export interface ApiStackOptions {
   temporalUiUrl?: string;
   /** The API's logger (default: silent); abuse tests capture it to look for leaked keys. */
   logger?: Logger;
+  /** Policy directory of worker and API (default: test/fixtures/policies). */
+  policyDir?: string;
+  /** Executor names the policy uses, each served by the demo target (default: `target`). */
+  executors?: string[];
+  /** Agent callbacks the API accepts (CALLBACK_ALLOWED_ORIGINS); default: none, callbackUrl refused. */
+  callbacks?: AppOptions['callbacks'];
+  /** METRICS_TOKEN, METRICS_LABEL_CAP and MAX_OPEN_ACTIONS_PER_AGENT of the API (default: none, 50, no cap). */
+  metricsToken?: string;
+  metricsLabelCap?: number;
+  maxOpenActionsPerAgent?: number;
 }
 
 /** The real stack in-process: dev server, Postgres schema, worker and API over HTTP. */
 export async function startApiStack(options: ApiStackOptions = {}): Promise<ApiStack> {
   const taskQueue = `api-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 6)}`;
   const [env, db, target] = await Promise.all([connectToDevServer(), createTestDatabase(), startDemoTarget()]);
-  const { worker, running } = await startTestWorker({ env, pool: db.pool, taskQueue, executors: { target: target.url }, channels: options.channels?.(db) });
-  const policy = loadPolicy(FIXTURE_POLICY_DIR);
+  const policyDir = options.policyDir ?? FIXTURE_POLICY_DIR;
+  const { worker, running } = await startTestWorker({
+    env,
+    pool: db.pool,
+    taskQueue,
+    executors: Object.fromEntries((options.executors ?? ['target']).map((name) => [name, target.url])),
+    channels: options.channels?.(db),
+    policy: fixturePolicyEngine(policyDir),
+  });
+  const policy = loadPolicy(policyDir);
   const keys = {} as Record<Caller, string>;
   for (const [caller, principal] of Object.entries(PRINCIPALS) as [Caller, (typeof PRINCIPALS)[Caller]][]) {
     keys[caller] = (await createPrincipalKey(db.pool, { id: principal.id, role: principal.role, groups: [...principal.groups] })).apiKey;
@@ -71,6 +89,10 @@ export async function startApiStack(options: ApiStackOptions = {}): Promise<ApiS
     rateLimitPerMinute: options.rateLimitPerMinute ?? 100_000,
     reviewerChannels: options.reviewerChannels,
     temporalUiUrl: options.temporalUiUrl,
+    callbacks: options.callbacks,
+    metricsToken: options.metricsToken,
+    metricsLabelCap: options.metricsLabelCap,
+    maxOpenActionsPerAgent: options.maxOpenActionsPerAgent,
   });
   const server: Server = app.listen(0, '127.0.0.1');
   await new Promise((resolve) => server.once('listening', resolve));

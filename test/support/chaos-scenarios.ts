@@ -24,12 +24,25 @@ let run = 0;
 
 const body = (type: string, id: string) => ({ agent: { id: 'support-bot' }, action: { type }, resource: { type: 'billing', id }, payload: { amount: 10, note: id } });
 
+/**
+ * An agent's client: 201/200 (classified) or 202 (created, classification still under way) give
+ * the id; 503 with Retry-After means Temporal was too busy to answer in the API's bound, so it
+ * retries the same request (same key: never a second action), bounded.
+ */
 async function submit(type: string): Promise<string> {
   run += 1;
   const key = `${type.replace('.', '-')}-${run}`;
-  const response = await stack.request('POST', '/v1/actions', { as: 'agent', body: body(type, key), headers: { 'Idempotency-Key': key } });
-  expect([200, 201]).toContain(response.status);
-  return (await readJson(response)).id as string;
+  for (let attempt = 0; ; attempt += 1) {
+    const response = await stack.request('POST', '/v1/actions', { as: 'agent', body: body(type, key), headers: { 'Idempotency-Key': key } });
+    if (response.status === 503 && attempt < 10) {
+      await response.arrayBuffer();
+      unavailableRetries += 1;
+      await sleep(1_000);
+      continue;
+    }
+    expect([200, 201, 202]).toContain(response.status);
+    return (await readJson(response)).id as string;
+  }
 }
 
 async function decide(id: string, verdict: 'approve' | 'deny', as: 'alice' | 'bob' = 'alice'): Promise<Response> {
@@ -40,12 +53,15 @@ async function decide(id: string, verdict: 'approve' | 'deny', as: 'alice' | 'bo
 const settledRace = (status: string) => (status === 'denied' ? ['review.denied', 'action.denied'] : ['action.expired']);
 
 let unavailableRetries = 0;
+/** Server errors other than 503, with their bodies, for the figures of a failed run. */
+export const unexpectedAnswers: string[] = [];
 
 /** A reviewer's client: 503 (with Retry-After) means a backing service is catching up; retry, bounded. */
 async function decideUntilAnswered(id: string, verdict: 'approve' | 'deny'): Promise<number> {
   for (let attempt = 0; ; attempt += 1) {
     const response = await decide(id, verdict);
-    await response.arrayBuffer();
+    const text = await response.text();
+    if (response.status >= 500 && response.status !== 503) unexpectedAnswers.push(`${response.status} ${text.slice(0, 400)}`);
     if (response.status !== 503 || attempt >= 10) return response.status;
     unavailableRetries += 1;
     await sleep(2_000);

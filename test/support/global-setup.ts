@@ -1,7 +1,9 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { startEmbeddedPostgres, type RunningPostgres } from '../../src/dev/embedded-postgres';
+import { Pool } from 'pg';
+import { ensureRuntimeRole } from '../../src/db/runtime-role';
+import { RUNTIME_ROLE as TEST_RUNTIME_ROLE, startEmbeddedPostgres, type RunningPostgres } from '../../src/dev/embedded-postgres';
 import { startTemporalDevServer, type RunningDevServer } from '../../src/dev/temporal-dev-server';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports -- plain-Node toolchain shared with bootstrap
@@ -30,6 +32,20 @@ export default async function globalSetup(): Promise<void> {
   if (!process.env.HOLDPOINT_TEST_DATABASE_URL) {
     stack.postgres = await startEmbeddedPostgres({ dataDir: path.join(stack.tempDir, 'pg'), ephemeral: true });
     process.env.HOLDPOINT_TEST_DATABASE_URL = stack.postgres.url;
+    process.env.HOLDPOINT_TEST_RUNTIME_DATABASE_URL = stack.postgres.runtimeUrl;
+  }
+  // Tests connect as the runtime role, as the API and worker do (issue 15): it may only add and read evidence.
+  if (!process.env.HOLDPOINT_TEST_RUNTIME_DATABASE_URL) {
+    const owner = new Pool({ connectionString: process.env.HOLDPOINT_TEST_DATABASE_URL, max: 1 });
+    try {
+      await ensureRuntimeRole(owner, TEST_RUNTIME_ROLE, TEST_RUNTIME_ROLE);
+    } finally {
+      await owner.end();
+    }
+    const runtime = new URL(process.env.HOLDPOINT_TEST_DATABASE_URL);
+    runtime.username = TEST_RUNTIME_ROLE;
+    runtime.password = TEST_RUNTIME_ROLE;
+    process.env.HOLDPOINT_TEST_RUNTIME_DATABASE_URL = runtime.toString();
   }
   if (!process.env.HOLDPOINT_TEST_TEMPORAL_ADDRESS) {
     stack.temporal = await startTemporalDevServer({ headless: true });

@@ -165,7 +165,7 @@ export function operationsOf(doc: OpenApiDocument, actionIds: string[]): FuzzOpe
 
   const pathValue = fc.oneof(
     { weight: 4, arbitrary: fc.constantFrom(...actionIds) },
-    { weight: 1, arbitrary: fc.constantFrom('action-support-bot-nope', 'action-', 'action-%2e%2e', '%00', 'action-x%0a', "action-'or'1'='1") },
+    { weight: 1, arbitrary: fc.constantFrom('action-11-support-bot-nope', 'action-', 'action-%2e%2e', '%00', 'action-x%0a', "action-'or'1'='1") },
     { weight: 1, arbitrary: junkString.map((s) => encodeURIComponent(s) || 'x') },
   );
 

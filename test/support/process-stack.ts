@@ -5,6 +5,8 @@ const root = path.resolve(__dirname, '../..');
 
 export interface ProcessEnv {
   databaseUrl: string;
+  /** DATABASE_MIGRATION_URL: the owner, when the processes should migrate and grant as in production. */
+  migrationUrl?: string;
   temporalAddress: string;
   taskQueue: string;
   policyPath: string;
@@ -28,6 +30,7 @@ function childEnv(env: ProcessEnv): NodeJS.ProcessEnv {
     HOLDPOINT_ENV: 'test',
     LOG_LEVEL: 'info',
     DATABASE_URL: env.databaseUrl,
+    ...(env.migrationUrl ? { DATABASE_MIGRATION_URL: env.migrationUrl } : {}),
     DATABASE_POOL_MAX: '10',
     TEMPORAL_ADDRESS: env.temporalAddress,
     TEMPORAL_TASK_QUEUE: env.taskQueue,

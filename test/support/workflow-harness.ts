@@ -7,7 +7,7 @@ import type { Executor } from '../../src/executors/executor';
 import { HttpExecutor } from '../../src/executors/http-executor';
 import type { NotificationChannel } from '../../src/notifications/review-notification';
 import { loadPolicy } from '../../src/policy/policy-loader';
-import { evaluate } from '../../src/policy/policy-evaluator';
+import { staticPolicyEngine } from '../../src/policy/policy-engine';
 import { createHoldpointWorker, WORKFLOWS_PATH } from '../../src/worker-runtime';
 import type { ActionRequest } from '../../src/shared/action';
 import { indexedValueType } from '../../src/cli/setup';
@@ -27,8 +27,7 @@ export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
 export const silentLogger = pino({ level: 'silent' });
 
 export function fixturePolicyEngine(dir = FIXTURE_POLICY_DIR): ActivityDeps['policy'] {
-  const policy = loadPolicy(dir);
-  return { evaluate: (request) => evaluate(policy, request) };
+  return staticPolicyEngine(loadPolicy(dir));
 }
 
 /** Registers our search attributes on a server that does not know them yet (the test server). */

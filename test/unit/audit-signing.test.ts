@@ -81,7 +81,7 @@ describe('loadAuditKey', () => {
 describe('audit configuration', () => {
   it('has defaults and parses intervals', () => {
     expect(loadConfig({}).audit).toMatchObject({ checkpointIntervalMs: 15 * 60_000, retentionDays: 400 });
-    expect(loadConfig({}).metrics).toEqual({ rubberStampSeconds: 10 });
+    expect(loadConfig({}).metrics).toMatchObject({ rubberStampSeconds: 10 });
     expect(loadConfig({ CHECKPOINT_INTERVAL: 'off' }).audit.checkpointIntervalMs).toBe(0);
     expect(loadConfig({ CHECKPOINT_INTERVAL: '1h', RETENTION_DAYS: '30' }).audit).toMatchObject({ checkpointIntervalMs: 3_600_000, retentionDays: 30 });
     expect(() => loadConfig({ CHECKPOINT_INTERVAL: 'soon' })).toThrow(/CHECKPOINT_INTERVAL/);

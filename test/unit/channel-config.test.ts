@@ -4,7 +4,7 @@ const SECRET = 'whsec_c2VjcmV0LXNlY3JldC1zZWNyZXQ=';
 
 describe('reviewer channel configuration', () => {
   it('is off by default: no Slack, no email, no callback secrets, 8-hour console sessions', () => {
-    expect(loadConfig({})).toMatchObject({ slack: undefined, email: undefined, callbackSecrets: [], console: { sessionHours: 8 } });
+    expect(loadConfig({})).toMatchObject({ slack: undefined, email: undefined, callbacks: undefined, console: { sessionHours: 8 } });
   });
 
   it('reads Slack, SMTP and callback settings', () => {
@@ -21,18 +21,28 @@ describe('reviewer channel configuration', () => {
       SMTP_FROM: 'Holdpoint <gate@example.com>',
       EMAIL_TOKEN_SECRET: 'x'.repeat(32),
       CALLBACK_SECRETS: SECRET,
+      CALLBACK_ALLOWED_ORIGINS: 'https://hooks.example.com',
       CONSOLE_SESSION_HOURS: '12',
     });
     expect(config).toMatchObject({
       slack: { botToken: 'xoxb-1', signingSecret: 'signing', channel: 'C0REVIEWS', apiUrl: 'http://127.0.0.1:9999/api/' },
       email: { smtp: { host: 'smtp.example.com', port: 465, secure: true, auth: { user: 'holdpoint', pass: 'pw' } }, from: 'Holdpoint <gate@example.com>' },
-      callbackSecrets: [SECRET],
+      callbacks: { secrets: [SECRET], allowedOrigins: ['https://hooks.example.com'] },
       console: { sessionHours: 12 },
     });
   });
 
-  it('signs agent callbacks with the webhook secrets unless callback secrets are set', () => {
-    expect(loadConfig({ WEBHOOK_SECRETS: SECRET }).callbackSecrets).toEqual([SECRET]);
+  it('never signs agent callbacks with the reviewer-webhook secrets: callbacks need their own', () => {
+    expect(loadConfig({ WEBHOOK_SECRETS: SECRET }).callbacks).toBeUndefined();
+  });
+
+  it('reads the callback allow-list, and needs it together with CALLBACK_SECRETS', () => {
+    const config = loadConfig({ CALLBACK_SECRETS: SECRET, CALLBACK_ALLOWED_ORIGINS: ' https://hooks.example.com , https://*.agents.example.com:8443,http://127.0.0.1:9000 ' });
+    expect(config.callbacks).toEqual({
+      secrets: [SECRET],
+      allowedOrigins: ['https://hooks.example.com', 'https://*.agents.example.com:8443', 'http://127.0.0.1:9000'],
+    });
+    expect(loadConfig({ CALLBACK_SECRETS: SECRET, CALLBACK_ALLOWED_ORIGINS: '*' }).callbacks?.allowedOrigins).toEqual(['*']);
   });
 
   it('refuses half-configured channels, naming the missing variable', () => {
@@ -50,5 +60,11 @@ describe('reviewer channel configuration', () => {
     expect(refused({ SMTP_HOST: 'smtp.example.com', EMAIL_TOKEN_SECRET: 'short' })).toMatch(/^\s+EMAIL_TOKEN_SECRET: needs at least 32/m);
     expect(refused({ SMTP_USER: 'u' })).toMatch(/^\s+SMTP_PASSWORD: /m);
     expect(refused({ SMTP_SECURE: 'yes' })).toMatch(/^\s+SMTP_SECURE: /m);
+    expect(refused({ CALLBACK_SECRETS: SECRET })).toMatch(/^\s+CALLBACK_ALLOWED_ORIGINS: /m);
+    expect(refused({ CALLBACK_ALLOWED_ORIGINS: '*' })).toMatch(/^\s+CALLBACK_SECRETS: /m);
+    expect(refused({ WEBHOOK_SECRETS: SECRET, CALLBACK_ALLOWED_ORIGINS: '*' })).toMatch(/^\s+CALLBACK_SECRETS: /m);
+    for (const bad of ['hooks.example.com', 'https://hooks.example.com/path', 'ftp://x.example', 'https://a.*.example.com', 'https://user@x.example']) {
+      expect(refused({ CALLBACK_SECRETS: SECRET, CALLBACK_ALLOWED_ORIGINS: bad })).toMatch(/^\s+CALLBACK_ALLOWED_ORIGINS(\.\d+)?: /m);
+    }
   });
 });

@@ -8,7 +8,7 @@ import type { ActionState } from '../../src/shared/action-state';
 describe('client wire types', () => {
   it("match the API's own view (compile-time: the assignment below must type-check)", () => {
     const state: ActionState = {
-      actionId: 'action-support-bot-k',
+      actionId: 'action-11-support-bot-k',
       submissionId: 's',
       requestHash: 'h',
       request: { agent: { id: 'support-bot' }, action: { type: 't' }, resource: { type: 'r', id: '1' }, payload: {} },

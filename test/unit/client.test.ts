@@ -40,7 +40,7 @@ const problem = (status: number, type: string, detail: string, headers: Record<s
 
 function view(overrides: Partial<ActionView> = {}): ActionView {
   return {
-    id: 'action-support-bot-k1',
+    id: 'action-11-support-bot-k1',
     status: 'pending_review',
     outcome: 'require_approval',
     risk: 'high',
@@ -57,7 +57,7 @@ function view(overrides: Partial<ActionView> = {}): ActionView {
     approvedPayload: null,
     approvedPayloadHash: null,
     execution: null,
-    links: { self: 'http://x/v1/actions/action-support-bot-k1', wait: 'http://x/v1/actions/action-support-bot-k1/wait', evidence: 'http://x/v1/actions/action-support-bot-k1/evidence' },
+    links: { self: 'http://x/v1/actions/action-11-support-bot-k1', wait: 'http://x/v1/actions/action-11-support-bot-k1/wait', evidence: 'http://x/v1/actions/action-11-support-bot-k1/evidence' },
     ...overrides,
   };
 }
@@ -70,7 +70,7 @@ describe('createHoldpointClient', () => {
     const { fetchImpl, seen } = scriptedFetch([json(202, view())]);
     const client = createHoldpointClient({ url: 'http://hp.test/', apiKey: 'hp_secret', fetch: fetchImpl });
     const result = await client.submit(request, { idempotencyKey: 'k1', waitSeconds: 5 });
-    expect(result).toMatchObject({ created: true, decided: false, idempotencyKey: 'k1', action: { id: 'action-support-bot-k1' } });
+    expect(result).toMatchObject({ created: true, decided: false, idempotencyKey: 'k1', action: { id: 'action-11-support-bot-k1' } });
     expect(seen[0]).toMatchObject({ method: 'POST', url: 'http://hp.test/v1/actions?wait=5', body: request });
     expect(seen[0]!.headers.get('authorization')).toBe('Bearer hp_secret');
     expect(seen[0]!.headers.get('idempotency-key')).toBe('k1');
@@ -149,13 +149,13 @@ describe('createHoldpointClient', () => {
     const { fetchImpl, seen } = scriptedFetch([json(202, view(), early), json(202, view(), early), json(200, view({ status: 'approved' }))]);
     const polled: string[] = [];
     const client = createHoldpointClient({ url: 'http://hp.test', apiKey: 'k', fetch: fetchImpl });
-    const result = await client.wait('action-support-bot-k1', { timeoutMs: 120_000, onPoll: (action) => polled.push(action.status) });
+    const result = await client.wait('action-11-support-bot-k1', { timeoutMs: 120_000, onPoll: (action) => polled.push(action.status) });
     expect(result).toMatchObject({ reached: true, action: { status: 'approved' } });
     expect(polled).toEqual(['pending_review', 'pending_review']);
     expect(seen.map((s) => new URL(s.url).search)).toEqual(['?timeout=30&until=decided', '?timeout=30&until=decided', '?timeout=30&until=decided']);
 
     const once = scriptedFetch([json(202, view())]);
-    const zero = await createHoldpointClient({ url: 'http://hp.test', apiKey: 'k', fetch: once.fetchImpl }).wait('action-support-bot-k1', { timeoutMs: 0, until: 'completed' });
+    const zero = await createHoldpointClient({ url: 'http://hp.test', apiKey: 'k', fetch: once.fetchImpl }).wait('action-11-support-bot-k1', { timeoutMs: 0, until: 'completed' });
     expect(zero.reached).toBe(false);
     expect(new URL(once.seen[0]!.url).search).toBe('?timeout=0&until=completed');
 
@@ -164,7 +164,7 @@ describe('createHoldpointClient', () => {
   it('wait asks for no more than the time left, and paces by Retry-After when a 202 comes back early', async () => {
     const { fetchImpl, seen } = scriptedFetch([json(202, view(), { 'retry-after': '2' })]);
     const started = Date.now();
-    const result = await createHoldpointClient({ url: 'http://hp.test', apiKey: 'k', fetch: fetchImpl }).wait('action-support-bot-k1', { timeoutMs: 900 });
+    const result = await createHoldpointClient({ url: 'http://hp.test', apiKey: 'k', fetch: fetchImpl }).wait('action-11-support-bot-k1', { timeoutMs: 900 });
     expect(result.reached).toBe(false);
     expect(seen.map((s) => new URL(s.url).search)).toEqual(['?timeout=1&until=decided']);
     expect(Date.now() - started).toBeGreaterThanOrEqual(850);
@@ -177,11 +177,11 @@ describe('createHoldpointClient', () => {
       json(200, view({ status: 'cancelled' })),
     ]);
     const client = createHoldpointClient({ url: 'http://hp.test', apiKey: 'k', fetch: fetchImpl, retry: fast });
-    expect((await client.cancel('action-support-bot-k1', { reason: 'changed my mind' })).status).toBe('cancelled');
+    expect((await client.cancel('action-11-support-bot-k1', { reason: 'changed my mind' })).status).toBe('cancelled');
     expect(seen.map((s) => `${s.method} ${new URL(s.url).pathname}`)).toEqual([
-      'POST /v1/actions/action-support-bot-k1/cancel',
-      'POST /v1/actions/action-support-bot-k1/cancel',
-      'GET /v1/actions/action-support-bot-k1',
+      'POST /v1/actions/action-11-support-bot-k1/cancel',
+      'POST /v1/actions/action-11-support-bot-k1/cancel',
+      'GET /v1/actions/action-11-support-bot-k1',
     ]);
     expect(seen[0]!.body).toEqual({ reason: 'changed my mind' });
   });
@@ -236,6 +236,6 @@ describe('toRefusal', () => {
 
     const pending = toRefusal(view());
     expect(pending).toMatchObject({ outcome: 'no_decision_in_time', canAskAgain: true });
-    expect(pending.guidance).toContain('action-support-bot-k1');
+    expect(pending.guidance).toContain('action-11-support-bot-k1');
   });
 });

@@ -5,7 +5,7 @@ const NOW = new Date('2026-03-01T12:00:00Z');
 const claims: DecisionTokenClaims = {
   jti: newTokenId(),
   sub: 'alice',
-  act: 'action-support-bot-k1',
+  act: 'action-11-support-bot-k1',
   ph: 'sha256:abc',
   vd: 'approve',
   exp: Math.floor(NOW.getTime() / 1000) + 3600,

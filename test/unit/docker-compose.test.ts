@@ -143,6 +143,31 @@ describe('docker-compose.yml', () => {
   });
 });
 
+// Issue 15: the owner migrates, the worker and API connect as a role that may only add and read evidence.
+describe('docker-compose.yml database roles and checkpoint signing', () => {
+  const user = (url: string | undefined) => (url ? decodeURIComponent(new URL(url).username) : undefined);
+  const initSql = () => read('deploy/postgres-init.sql');
+
+  it('runs the worker and the API as the runtime role and migrates as the owner', () => {
+    for (const name of ['holdpoint-worker', 'holdpoint-api']) {
+      const config = loadConfig(environmentOf(name));
+      expect({ name, runtime: user(config.database.url), owner: user(config.database.migrationUrl) }).toEqual({ name, runtime: 'holdpoint_app', owner: 'holdpoint' });
+    }
+  });
+
+  it('creates the runtime role at init, with nothing but the right to connect', () => {
+    expect(initSql()).toMatch(/CREATE ROLE holdpoint_app LOGIN\b/i);
+    expect(initSql()).toMatch(/GRANT CONNECT ON DATABASE holdpoint TO holdpoint_app/i);
+    expect(initSql()).not.toMatch(/holdpoint_app[^;]*(SUPERUSER|CREATEROLE|CREATEDB)/i);
+  });
+
+  it('gives the worker a checkpoint signing key (production refuses to run it without one)', () => {
+    const config = loadConfig(environmentOf('holdpoint-worker'));
+    expect(config.audit.signingKeyPath).toBeDefined();
+    expect(config.audit.unsignedOk).toBe(false);
+  });
+});
+
 describe('Dockerfile', () => {
   const dockerfile = fs.existsSync(path.join(root, 'Dockerfile')) ? read('Dockerfile') : '';
   const instructions = dockerfile

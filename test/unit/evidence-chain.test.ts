@@ -1,6 +1,6 @@
 import { eventHash, verifyChain, type EvidenceEvent, type StoredEvent } from '../../src/db/evidence-repository';
 
-const ACTION = 'action-support-bot-k1';
+const ACTION = 'action-11-support-bot-k1';
 
 function event(eventKey: string, type: string, data: EvidenceEvent['data'], minute: number, actor?: string): EvidenceEvent {
   return { actionId: ACTION, eventKey, type, actor, data, occurredAt: new Date(Date.UTC(2026, 0, 1, 9, minute)).toISOString() };

@@ -94,7 +94,8 @@ describe('auto paths', () => {
     expect(final.status).toBe('executed');
     expect(final.decision).toMatchObject({ verdict: 'allowed', by: ['policy'] });
     expect(callsFor(final.actionId)).toHaveLength(1);
-    expect(target.effects.get(final.actionId)).toMatchObject({ payload: { n: 1 } });
+    // The executor is told what the policy routed on (issue 13, defect 8), not only the payload.
+    expect(target.effects.get(final.actionId)).toMatchObject({ payload: { n: 1 }, resource: { type: 'billing', id: 'cus_123' }, agent: { id: 'support-bot' } });
     expect(await eventTypes(final.actionId)).toEqual([
       'action.requested',
       'policy.classified',
@@ -225,6 +226,45 @@ describe('review', () => {
     await recordHistory('quorum-and-report', handle);
   });
 
+  it('refuses a decision the evidence store could not hold, from any channel, and stays decidable', async () => {
+    const { handle } = await submit(actionRequest('test.refund', { amount: 700 }));
+    await waitForStatus(handle, 'pending_review');
+    for (const decision of [
+      { reviewer: 'alice', verdict: 'deny' as const, rationale: 'lone \ud800 surrogate' },
+      { reviewer: 'alice', verdict: 'deny' as const, rationale: 'nul \u0000 byte' },
+      { reviewer: 'alice', verdict: 'approve' as const, editedPayload: { amount: 2 ** 60 } },
+    ]) {
+      expect(await rejectionType(decide(handle, decision))).toBe('InvalidDecision');
+    }
+    expect((await handle.query(stateQuery)).status).toBe('pending_review');
+    await decide(handle, { reviewer: 'alice', verdict: 'deny', rationale: 'readable this time' });
+    expect((await handle.result()).status).toBe('denied');
+  });
+
+  it('an unrouted admin approves only by break-glass, recorded as such', async () => {
+    const { handle } = await submit(actionRequest('test.refund', { amount: 700 }));
+    await waitForStatus(handle, 'pending_review');
+    expect(await rejectionType(decide(handle, { reviewer: 'root', isAdmin: true, verdict: 'approve' }))).toBe('BreakGlassRequired');
+    expect(await rejectionType(decide(handle, { reviewer: 'olivia', verdict: 'approve', breakGlass: true, rationale: 'me too' }))).toBe('NotEligible');
+    const override = await decide(handle, { reviewer: 'root', isAdmin: true, verdict: 'approve', breakGlass: true, rationale: 'finance unreachable' });
+    expect(override.decision).toMatchObject({ verdict: 'approved', by: ['root'], breakGlass: true });
+    const final = await handle.result();
+    expect(final.status).toBe('executed');
+    expect(await eventTypes(final.actionId)).toContain('review.break_glass');
+    await recordHistory('break-glass', handle);
+  });
+
+  it('leaves the principal the agent acts for out of the review, but lets them deny', async () => {
+    const { handle } = await submit(actionRequest('test.grant', { role: 'admin' }, { agent: { id: 'support-bot', onBehalfOf: 'alice' } }));
+    const pending = await waitForStatus(handle, 'pending_review');
+    expect(pending.review?.assignees).toEqual(['bob', 'carol']);
+    expect(pending.review?.excluded).toEqual(['alice']);
+    expect(await rejectionType(decide(handle, { reviewer: 'alice', verdict: 'approve' }))).toBe('SelfApproval');
+    await decide(handle, { reviewer: 'alice', verdict: 'deny', rationale: 'I did not ask for admin' });
+    expect((await handle.result()).status).toBe('denied');
+    await recordHistory('requester-denies', handle);
+  });
+
   it('reminds, escalates tier 1 → 2 → 3 and denies on timeout after 4 hours', async () => {
     const { handle } = await submit(actionRequest('test.refund', { amount: 900 }));
     const final = await handle.result();
@@ -273,6 +313,7 @@ describe('review', () => {
       reason: 'test',
       policyVersion: 'test',
       execution: { mode: 'agent' },
+      breakGlass: true,
       review: { tiers: [{ groups: ['g'], reviewers: ['alice'], durationMs: 60_000 }], onTimeout: 'allow', approvals: 1, editableFields: [] },
     };
     const queue = 'lenient-policy';

@@ -4,6 +4,7 @@ import type { Pool } from 'pg';
 import { findConsoleSession } from '../../db/console-session-repository';
 import { FORM_ENDPOINTS } from '../form-endpoints';
 import { HttpProblem } from '../problem';
+import type { CredentialFailures } from '../rate-limits';
 
 export const SESSION_COOKIE = 'holdpoint_session';
 export const CSRF_HEADER = 'x-csrf-token';
@@ -44,14 +45,17 @@ function sameToken(a: string, b: string): boolean {
  * the session's CSRF token in `X-CSRF-Token` on every state-changing request (synchronizer token,
  * on top of SameSite=Strict and the API's JSON-only bodies).
  */
-export function consoleSessionAuth(pool: Pool): RequestHandler {
+export function consoleSessionAuth(pool: Pool, failures?: CredentialFailures): RequestHandler {
   return async (req, _res, next) => {
     if (req.principal || req.get('authorization')) return next();
     const sessionId = readCookie(req, SESSION_COOKIE);
     if (!sessionId) return next();
+    const refused = failures?.refusal(req);
+    if (refused) return next(refused);
     const session = await findConsoleSession(pool, sessionId);
     if (!session) {
       req.authFailure = 'the console session has ended; sign in again';
+      failures?.record(req);
       return next();
     }
     req.principal = session.principal;

@@ -4,11 +4,13 @@ import type { ActionState } from '../../shared/action-state';
 import { principalOf } from '../auth/authenticate';
 import { DocumentedRouter, problem } from '../documented-router';
 import { HttpProblem } from '../problem';
+import type { CallbackTargets } from '../../notifications/callback-target';
 import { actionRequestSchema, idempotencyKeySchema } from '../schemas/action-request';
 import { actionIdParams, cancelBody, decisionBody, executionReportBody, inboxQuery, listQuery, submitQuery, waitQuery } from '../schemas/api-inputs';
 import { actionPageSchema, actionViewSchema } from '../schemas/response-schemas';
 import type { ActionQueries } from '../services/action-queries';
 import type { ActionService } from '../services/action-service';
+import type { OpenActionCap } from '../services/open-action-cap';
 import { toActionView } from '../services/action-view';
 import { parseInput } from '../validate';
 
@@ -16,13 +18,27 @@ export interface ActionRouteOptions {
   actions: ActionService;
   queries: ActionQueries;
   links: { base: string; temporalUi?: string; namespace: string };
+  /** Where a callbackUrl may point (checked here, and again by the worker when it delivers). */
+  callbackTargets: CallbackTargets;
+  /** MAX_OPEN_ACTIONS_PER_AGENT; absent: no cap. */
+  openActions?: OpenActionCap;
 }
 
 const json = (schema: z.ZodType, description: string) => ({ description, content: { 'application/json': { schema } } });
 const idempotencyHeader = z.object({ 'idempotency-key': idempotencyKeySchema.openapi({ description: 'Unique per action; retries reuse it' }) });
 const RETRY_AFTER_SECONDS = '2';
 
-export function actionRoutes(registry: OpenAPIRegistry, { actions, queries, links }: ActionRouteOptions) {
+/** 422 naming body.callbackUrl unless the URL is allowed now; the agent is told what to change, not what DNS said. */
+async function checkCallbackUrl(targets: CallbackTargets, url: string | undefined): Promise<void> {
+  if (url === undefined) return;
+  const verdict = await targets.check(url);
+  if (verdict.allowed) return;
+  throw new HttpProblem(422, 'callback-url-not-allowed', 'Callback URL not allowed', `body.callbackUrl: ${verdict.problem}`, {
+    issues: [{ path: 'body.callbackUrl', message: verdict.problem }],
+  });
+}
+
+export function actionRoutes(registry: OpenAPIRegistry, { actions, queries, links, callbackTargets, openActions }: ActionRouteOptions) {
   const api = new DocumentedRouter(registry);
   const view = (state: ActionState) => toActionView(state, links);
 
@@ -38,6 +54,8 @@ export function actionRoutes(registry: OpenAPIRegistry, { actions, queries, link
         201: json(actionViewSchema, 'Created and classified (at the ?until milestone, when ?wait was long enough)'),
         202: json(actionViewSchema, 'Created; not at the ?until milestone within ?wait (see Retry-After)'),
         409: problem('The Idempotency-Key was used for a different request'),
+        422: problem('callbackUrl not allowed: not on CALLBACK_ALLOWED_ORIGINS, or resolving to a loopback, private, link-local or metadata address'),
+        429: problem('Rate limited, or the agent has MAX_OPEN_ACTIONS_PER_AGENT actions open already (too-many-open-actions)'),
       },
     },
     async (req, res) => {
@@ -47,6 +65,8 @@ export function actionRoutes(registry: OpenAPIRegistry, { actions, queries, link
       const idempotencyKey = parseInput(idempotencyKeySchema, key, 'headers');
       const { wait, until } = parseInput(submitQuery, req.query, 'query');
       const request = parseInput(actionRequestSchema, req.body, 'body');
+      await checkCallbackUrl(callbackTargets, request.callbackUrl);
+      if (principal.id === request.agent.id) await openActions?.(request.agent.id, idempotencyKey);
       const { state, created, reached } = await actions.submit(request, idempotencyKey, principal, wait ? { until, timeoutMs: wait * 1000 } : undefined);
       const body = view(state);
       res.location(body.links.self);
@@ -175,9 +195,11 @@ export function actionRoutes(registry: OpenAPIRegistry, { actions, queries, link
       roles: ['reviewer', 'admin'],
       request: { params: actionIdParams, body: { content: { 'application/json': { schema: decisionBody } } } },
       responses: {
-        200: json(actionViewSchema, 'The vote was recorded; the resulting state'),
+        200: json(actionViewSchema, 'The vote was recorded (now, or by an earlier identical request); the resulting state'),
+        202: problem('Taken, and being recorded: send the same request again for its outcome (Retry-After)'),
         403: problem('Not eligible (not in an active tier, or the requester)'),
-        409: problem('Already decided, or a second vote by the same reviewer'),
+        409: problem('Already decided, a second vote by the same reviewer, or the payload changed since the reviewer looked'),
+        503: problem('Temporal or the worker did not take the decision in time (Retry-After)'),
         422: problem('Invalid decision or edit (field not editable, or the policy refuses the edit)'),
       },
     },

@@ -9,11 +9,12 @@ import { verifyDecisionToken, type DecisionTokenClaims } from '../../email/decis
 import { confirmationPage, decidedMessage, resultPage } from '../../email/decision-page';
 import { consoleActionUrl } from '../../notifications/review-summary';
 import type { ActionState } from '../../shared/action-state';
-import { channelPrincipal } from '../auth/channel-principal';
+import { channelAccess, channelRefusalText } from '../auth/channel-principal';
 import { DocumentedRouter } from '../documented-router';
 import { HttpProblem, PROBLEM_BASE } from '../problem';
 import { problemSchema } from '../schemas/response-schemas';
 import type { ActionService } from '../services/action-service';
+import { inTransaction } from '../../db/transaction';
 
 export interface EmailActionRouteOptions {
   tokenSecret: string;
@@ -73,8 +74,10 @@ export function emailActionRoutes(registry: OpenAPIRegistry, options: EmailActio
       throw new PageProblem(400, 'link-invalid', 'This link is not valid', 'The link is incomplete or was altered. Use the buttons in the email as sent.');
     }
     const { claims } = verified;
-    const principal = channelPrincipal(await findPrincipal(pool, claims.sub), 'email');
-    if (!principal) throw new PageProblem(403, 'forbidden', 'This link cannot be used', `The reviewer ${claims.sub} is not an active reviewer.`);
+    // Who the link was sent to, as of now: disabled or revoked since the mail went out means no decision.
+    const access = channelAccess(await findPrincipal(pool, claims.sub), 'email');
+    if (!access.ok) throw new PageProblem(403, 'forbidden', 'This link cannot be used', channelRefusalText(access.reason, `The reviewer ${claims.sub}`));
+    const { principal } = access;
     if (req.principal && req.principal.id !== claims.sub) {
       throw new PageProblem(403, 'wrong-reviewer', 'This link is for someone else', `This link was sent to ${claims.sub}; you are signed in as ${req.principal.id}.`);
     }
@@ -83,10 +86,19 @@ export function emailActionRoutes(registry: OpenAPIRegistry, options: EmailActio
     }
     const state = await actions.get(principal, claims.act);
     if (state.status !== 'pending_review') throw new PageProblem(409, 'not-pending', 'Already decided', decidedMessage(state), state);
-    if (state.review?.candidatePayloadHash && state.review.candidatePayloadHash !== claims.ph) {
-      throw new PageProblem(409, 'payload-changed', 'The payload has changed', 'A reviewer edited the payload after this email was sent. Review the new payload in the console.', state);
-    }
+    // An approval is for the payload the mail showed; a deny is safe whatever the payload became.
+    if (claims.vd === 'approve' && state.review?.candidatePayloadHash && state.review.candidatePayloadHash !== claims.ph) throw payloadChanged(state);
     return { claims, principal, state };
+  }
+
+  function payloadChanged(state?: ActionState): PageProblem {
+    return new PageProblem(
+      409,
+      'payload-changed',
+      'The payload has changed',
+      'The payload changed since you looked: a reviewer edited it after this email was sent, so this approval link no longer applies. A new email shows the current payload; you can also review it in the console.',
+      state,
+    );
   }
 
   /** Browsers get a page; other clients the problem document. */
@@ -190,34 +202,35 @@ export function emailActionRoutes(registry: OpenAPIRegistry, options: EmailActio
   /**
    * Spends the token and decides in one transaction: a second use waits on the first and then finds
    * the token spent. If the decision could not be attempted (Temporal or Postgres down), the token
-   * stays usable; a refusal by the workflow spends it like a decision would.
+   * stays usable; a refusal by the workflow spends it like a decision would, except a stale approval
+   * (the payload changed since the mail), which leaves the mail's deny link usable.
    */
   async function decideOnce(
     claims: DecisionTokenClaims,
     principal: Principal,
     decision: { verdict: 'approve' | 'deny'; rationale?: string; reasonCode?: string },
   ): Promise<ActionState> {
-    const client = await pool.connect();
-    try {
-      await client.query('BEGIN');
+    let stale = false;
+    const outcome = await inTransaction(pool, async (client) => {
       if (!(await consumeToken(client, 'email-decision', claims.jti, new Date(claims.exp * 1000)))) {
-        await client.query('ROLLBACK');
         throw new PageProblem(410, 'link-used', 'This link was already used', 'Each email link works once.');
       }
       try {
-        const state = await actions.decide(principal, claims.act, decision);
-        await client.query('COMMIT');
-        return state;
+        // The token's payload hash: the workflow counts the approval only while that is the candidate.
+        return { state: await actions.decide(principal, claims.act, { ...decision, ...(decision.verdict === 'approve' ? { payloadHash: claims.ph } : {}) }) };
       } catch (err) {
-        await client.query(err instanceof HttpProblem && err.status < 500 ? 'COMMIT' : 'ROLLBACK');
+        // A stale approval leaves the pair usable (rolled back): its deny link still denies.
+        stale = err instanceof HttpProblem && err.type === 'payload-changed';
+        // Any other refusal spends the link (committed); a failure of ours leaves it for a retry.
+        if (err instanceof HttpProblem && err.status < 500 && !stale) return { refused: err };
         throw err;
       }
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => undefined);
+    }).catch(async (err: unknown) => {
+      if (stale) throw payloadChanged(await actions.get(principal, claims.act).catch(() => undefined));
       throw err;
-    } finally {
-      client.release();
-    }
+    });
+    if ('refused' in outcome) throw outcome.refused;
+    return outcome.state;
   }
 
   return api.router;

@@ -1,10 +1,12 @@
 import type { OpenAPIRegistry } from '@asteasolutions/zod-to-openapi';
+import type { RequestHandler } from 'express';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Pool } from 'pg';
 import { z } from 'zod';
 import { metricsReport, TIME_BUCKETS, VOLUME_DIMENSIONS, type VolumeDimension } from '../../metrics/metrics-report';
 import type { PrometheusMetrics } from '../../metrics/prometheus-metrics';
 import { principalOf } from '../auth/authenticate';
-import { DocumentedRouter } from '../documented-router';
+import { DocumentedRouter, problem } from '../documented-router';
 import { HttpProblem } from '../problem';
 import { parseInput } from '../validate';
 
@@ -13,6 +15,29 @@ export interface MetricsRouteOptions {
   prometheus: PrometheusMetrics;
   /** Default threshold of the rubber-stamp signal (RUBBER_STAMP_SECONDS). */
   rubberStampSeconds: number;
+  /** METRICS_TOKEN: a bearer token that may scrape /metrics besides admin API keys. */
+  metricsToken?: string;
+}
+
+function sameSecret(offered: string, expected: string): boolean {
+  const a = createHash('sha256').update(offered).digest();
+  const b = createHash('sha256').update(expected).digest();
+  return timingSafeEqual(a, b);
+}
+
+/** /metrics for the scraper's token or an admin key (issue 15): it describes the whole deployment. */
+function scrapers(metricsToken: string | undefined): RequestHandler {
+  return (req, _res, next) => {
+    const offered = /^Bearer\s+(\S+)$/i.exec(req.get('authorization') ?? '')?.[1];
+    if (metricsToken && offered && sameSecret(offered, metricsToken)) return next();
+    if (req.principal?.role === 'admin') return next();
+    if (req.principal) return next(new HttpProblem(403, 'forbidden', 'Forbidden', `the ${req.principal.role} role may not read /metrics (the metrics token or an admin key may)`));
+    next(
+      new HttpProblem(401, 'unauthorized', 'Unauthorized', 'this endpoint needs the metrics token (METRICS_TOKEN) or an admin API key', {
+        headers: { 'WWW-Authenticate': 'Bearer realm="holdpoint-metrics"' },
+      }),
+    );
+  };
 }
 
 const DEFAULT_WINDOW_MS = 30 * 86_400_000;
@@ -84,10 +109,17 @@ export function metricsRoutes(registry: OpenAPIRegistry, options: MetricsRouteOp
     {
       path: '/metrics',
       summary: 'Prometheus metrics: API latency, action outcomes, review response times, executions, waiting work',
-      description: 'Unauthenticated, like /healthz: expose it to the monitoring network only. Labels never carry ids.',
+      description:
+        'Needs `Authorization: Bearer <METRICS_TOKEN>` or an admin API key. Labels never carry ids; action types beyond METRICS_LABEL_CAP (those the policy names first) are counted as `other`.',
       tags: ['operations'],
-      responses: { 200: { description: 'Prometheus text format 0.0.4', content: { 'text/plain': { schema: z.string() } } } },
+      security: [{ bearer: [] }],
+      responses: {
+        200: { description: 'Prometheus text format 0.0.4', content: { 'text/plain': { schema: z.string() } } },
+        401: problem('Neither the metrics token nor an API key'),
+        403: problem('An API key of a role other than admin'),
+      },
     },
+    scrapers(options.metricsToken),
     async (_req, res) => {
       const body = await options.prometheus.registry.metrics();
       res.type(options.prometheus.registry.contentType).send(body);

@@ -5,28 +5,45 @@ import type { LoadedPolicy } from '../../policy/loaded-policy';
 import { DocumentedRouter } from '../documented-router';
 import { actionRequestSchema } from '../schemas/action-request';
 import { parseInput } from '../validate';
+import type { Pool } from 'pg';
+import { readLimits } from '../../db/limit-ledger';
+import { scopedLimitsFor } from '../../policy/limits';
+import { withAggregateSummary } from '../../policy/limit-summary';
+import { evaluate } from '../../policy/policy-evaluator';
 
 export interface PolicyRouteOptions {
   policy: PolicyEngine;
   current: () => LoadedPolicy;
+  /** Reads the policy's limits for dry runs; without it, rules on limits fail closed. */
+  pool?: Pool;
 }
 
 const policyDecisionSchema = z.record(z.string(), z.unknown()).openapi('PolicyDecision');
 
-export function policyRoutes(registry: OpenAPIRegistry, { policy, current }: PolicyRouteOptions) {
+export function policyRoutes(registry: OpenAPIRegistry, { policy, current, pool }: PolicyRouteOptions) {
   const api = new DocumentedRouter(registry);
 
   api.post(
     {
       path: '/v1/policy/evaluate',
       summary: 'Dry run: how the loaded policy would classify an action (no workflow, nothing recorded)',
+      description: 'For reviewers and admins: an agent could otherwise probe the policy for its allow boundaries.',
       tags: ['policy'],
-      roles: ['agent', 'reviewer', 'admin'],
+      roles: ['reviewer', 'admin'],
       request: { body: { content: { 'application/json': { schema: actionRequestSchema } } } },
       responses: { 200: { description: 'The decision', content: { 'application/json': { schema: policyDecisionSchema } } } },
     },
-    (req, res) => {
-      res.json(policy.evaluate(parseInput(actionRequestSchema, req.body, 'body')));
+    async (req, res) => {
+      const request = parseInput(actionRequestSchema, req.body, 'body');
+      const loaded = current();
+      const scoped = scopedLimitsFor(loaded, request);
+      if (pool === undefined || scoped.length === 0) {
+        res.json(policy.evaluate(request));
+        return;
+      }
+      // As if submitted now: the limits count what is stored, plus this request. Nothing is locked or recorded.
+      const limits = await readLimits(pool, scoped, { at: Date.now() });
+      res.json(withAggregateSummary(evaluate(loaded, request, undefined, limits), loaded.reasonRedaction));
     },
   );
 
@@ -54,6 +71,16 @@ export function policyRoutes(registry: OpenAPIRegistry, { policy, current }: Pol
           outcome: rule.outcome,
           risk: rule.risk,
           execution: rule.execution,
+        })),
+        limits: loaded.limits.map((limit) => ({
+          id: limit.id,
+          file: limit.file,
+          description: limit.description ?? null,
+          actions: limit.actionTypes ?? null,
+          scope: limit.scope.map((field) => field.name),
+          window: limit.window,
+          sum: limit.sum?.field ?? null,
+          statuses: limit.statuses,
         })),
       });
     },

@@ -8,6 +8,7 @@ import type { Principal } from '../../auth/principal';
 import { consumeToken } from '../../db/consumed-token-repository';
 import { findPrincipalBySlackUser } from '../../db/principal-repository';
 import { findReviewerContacts } from '../../db/reviewer-contact-repository';
+import { canonicalHash } from '../../evidence/payload-hash';
 import { consoleActionUrl } from '../../notifications/review-summary';
 import {
   DENY_MODAL_CALLBACK,
@@ -15,12 +16,13 @@ import {
   denyModal,
   fallbackText,
   outcomeBlocks,
+  parseDecisionButtonValue,
   reviewBlocks,
   SLACK_ACTIONS,
   type SlackReviewCard,
 } from '../../notifications/slack-blocks';
 import type { ActionState } from '../../shared/action-state';
-import { channelPrincipal } from '../auth/channel-principal';
+import { channelAccess, channelRefusalText } from '../auth/channel-principal';
 import { SLACK_TOLERANCE_SECONDS, verifySlackRequest } from '../auth/slack-signature';
 import { DocumentedRouter, problem } from '../documented-router';
 import { HttpProblem } from '../problem';
@@ -65,16 +67,26 @@ export function slackRoutes(registry: OpenAPIRegistry, options: SlackRouteOption
   // The signature covers the exact bytes, so the form is read raw and parsed after verification.
   api.router.use('/slack/interactivity', express.raw({ type: 'application/x-www-form-urlencoded', limit: '256kb' }));
 
-  const principalFor = async (slackUserId: string | undefined): Promise<Principal | undefined> =>
-    slackUserId ? channelPrincipal(await findPrincipalBySlackUser(pool, slackUserId), 'slack') : undefined;
+  const NOT_LINKED = 'Your Slack account is not linked to a Holdpoint reviewer. Ask an admin to set your Slack user id on your principal.';
+
+  /** The reviewer behind a Slack user, as of now; or what to tell them when there is none. */
+  const principalFor = async (slackUserId: string | undefined): Promise<{ principal: Principal } | { refusal: string }> => {
+    const access = channelAccess(slackUserId ? await findPrincipalBySlackUser(pool, slackUserId) : undefined, 'slack');
+    if (access.ok) return { principal: access.principal };
+    return { refusal: access.reason === 'unknown' ? NOT_LINKED : `Holdpoint did not record your decision: ${channelRefusalText(access.reason, 'your reviewer account')}` };
+  };
 
   const cardOf = async (state: ActionState): Promise<SlackReviewCard> => {
     const assignees = state.review?.assignees ?? [];
     const contacts = await findReviewerContacts(pool, assignees);
+    // What approvals apply to now: the submitted payload or a reviewer's edit.
+    const payload = state.review?.candidatePayload ?? state.request.payload;
     return {
       actionId: state.actionId,
       kind: 'review_requested',
       request: state.request,
+      payload,
+      payloadHash: state.review?.candidatePayloadHash ?? state.payloadHash ?? canonicalHash(payload),
       risk: state.policy?.risk ?? 'medium',
       reason: state.policy?.reason ?? '',
       matchedRules: state.policy?.matchedRules ?? [],
@@ -105,32 +117,45 @@ export function slackRoutes(registry: OpenAPIRegistry, options: SlackRouteOption
     await client.chat.postEphemeral({ channel, user, text }).catch((err: Error) => logger.warn({ err: err.message }, 'could not answer in Slack'));
   };
 
-  const NOT_LINKED = 'Your Slack account is not linked to a Holdpoint reviewer. Ask an admin to set your Slack user id on your principal.';
-
   async function onButton(interaction: SlackInteraction): Promise<void> {
     const clicked = interaction.actions?.[0];
     if (!clicked?.value || (clicked.action_id !== SLACK_ACTIONS.approve && clicked.action_id !== SLACK_ACTIONS.deny)) return;
+    const ref = parseDecisionButtonValue(clicked.value);
+    if (!ref) return;
     const userId = interaction.user?.id;
     const conversation = interaction.container?.channel_id ?? interaction.channel?.id;
     const message: MessageRef | undefined =
       interaction.container?.channel_id && interaction.container.message_ts
         ? { channel: interaction.container.channel_id, ts: interaction.container.message_ts }
         : undefined;
-    const principal = await principalFor(userId);
-    if (!principal) return tell(conversation, userId, NOT_LINKED);
+    const who = await principalFor(userId);
+    if ('refusal' in who) return tell(conversation, userId, who.refusal);
+    const { principal } = who;
     try {
       if (clicked.action_id === SLACK_ACTIONS.approve) {
-        const state = await actions.decide(principal, clicked.value, { verdict: 'approve' });
+        // The approval is for the payload on the clicked card, whatever the candidate is now.
+        const state = await actions.decide(principal, ref.actionId, { verdict: 'approve', ...(ref.payloadHash ? { payloadHash: ref.payloadHash } : {}) });
         await showState(message, state, principal.id);
         return;
       }
-      const state = await actions.get(principal, clicked.value);
+      const state = await actions.get(principal, ref.actionId);
       if (state.status !== 'pending_review') {
         await showState(message, state, principal.id);
         return tell(conversation, userId, `This action is already ${state.status.replace(/_/g, ' ')}.`);
       }
-      await client.views.open({ trigger_id: interaction.trigger_id!, view: denyModal(await cardOf(state), message) });
+      const card = await cardOf(state);
+      await client.views.open({ trigger_id: interaction.trigger_id!, view: denyModal({ ...card, payloadHash: ref.payloadHash ?? card.payloadHash }, message) });
     } catch (err) {
+      if (err instanceof HttpProblem && err.type === 'payload-changed') {
+        // Show the current payload in place of the stale one; its buttons carry the current hash.
+        const current = await actions.get(principal, ref.actionId).catch(() => undefined);
+        if (current) await showState(message, current, principal.id);
+        return tell(
+          conversation,
+          userId,
+          'Holdpoint did not record your approval: the payload changed since you looked (a reviewer edited it). Review the current payload before approving.',
+        );
+      }
       if (err instanceof HttpProblem) return tell(conversation, userId, `Holdpoint did not record your decision: ${err.detail}`);
       throw err;
     }
@@ -140,7 +165,8 @@ export function slackRoutes(registry: OpenAPIRegistry, options: SlackRouteOption
   async function onDenySubmit(interaction: SlackInteraction): Promise<Record<string, unknown> | undefined> {
     const view = interaction.view!;
     const errors = (text: string) => ({ response_action: 'errors', errors: { [DENY_MODAL_FIELDS.rationale]: text } });
-    let metadata: { actionId?: string; channel?: string; ts?: string };
+    // payloadHash: the card the Deny came from. A deny needs no hash (refusing is safe whatever the payload became).
+    let metadata: { actionId?: string; payloadHash?: string; channel?: string; ts?: string };
     try {
       metadata = JSON.parse(view.private_metadata ?? '{}');
     } catch {
@@ -151,8 +177,9 @@ export function slackRoutes(registry: OpenAPIRegistry, options: SlackRouteOption
     const rationale = values[DENY_MODAL_FIELDS.rationale]?.[DENY_MODAL_FIELDS.rationale]?.value?.trim();
     const reasonCode = values[DENY_MODAL_FIELDS.reasonCode]?.[DENY_MODAL_FIELDS.reasonCode]?.selected_option?.value;
     if (!rationale) return errors('A deny needs a rationale.');
-    const principal = await principalFor(interaction.user?.id);
-    if (!principal) return errors(NOT_LINKED);
+    const who = await principalFor(interaction.user?.id);
+    if ('refusal' in who) return errors(who.refusal);
+    const { principal } = who;
     try {
       const state = await actions.decide(principal, metadata.actionId, { verdict: 'deny', rationale, ...(reasonCode ? { reasonCode } : {}) });
       await showState(metadata.channel && metadata.ts ? { channel: metadata.channel, ts: metadata.ts } : undefined, state, principal.id);

@@ -2,10 +2,19 @@ import { z } from 'zod';
 import { jsonObjectSchema, jsonValueSchema } from './json-schemas';
 import '../openapi-registry';
 import { identifier } from './action-request';
+import { parseActionId } from '../../shared/action-id';
 
 
+/** `action-<length of agent id>-<agent id>-<key>`: only ids some (agent, key) pair encodes to. */
 export const actionIdParams = z.strictObject({
-  id: z.string().max(300).regex(/^action-[A-Za-z0-9._:@-]+$/, 'not an action id'),
+  id: z
+    .string()
+    .max(300)
+    .regex(/^action-[1-9][0-9]*-[A-Za-z0-9._:@-]+$/, 'not an action id')
+    .refine((id) => {
+      const parts = parseActionId(id);
+      return parts !== undefined && identifier.safeParse(parts.agentId).success && identifier.safeParse(parts.idempotencyKey).success;
+    }, 'not an action id'),
 });
 
 const seconds = (max: number) => z.coerce.number().int().min(0).max(max);
@@ -34,7 +43,7 @@ const filters = {
 
 export const listQuery = z.strictObject({
   status: z
-    .enum(['classifying', 'pending_review', 'approved', 'denied', 'expired', 'cancelled', 'allowed', 'auto_denied', 'executing', 'executed', 'execution_failed', 'awaiting_report', 'mismatch', 'unconfirmed'])
+    .enum(['classifying', 'pending_review', 'approved', 'denied', 'expired', 'cancelled', 'allowed', 'auto_denied', 'executing', 'executed', 'execution_failed', 'awaiting_report', 'mismatch', 'unconfirmed', 'failed'])
     .optional(),
   ...filters,
 });
@@ -47,9 +56,16 @@ export const decisionBody = z
     rationale: z.string().trim().min(1).max(2_000).optional(),
     reasonCode: z.string().regex(/^[a-z0-9_-]{1,64}$/, 'lower-case letters, digits, _ and -').optional(),
     editedPayload: jsonObjectSchema.optional(),
+    payloadHash: z
+      .string()
+      .regex(/^sha256:[0-9a-f]{64}$/, 'sha256:<hex>, the hash of the payload shown (review.candidatePayloadHash)')
+      .optional()
+      .openapi({ description: 'Hash of the candidate payload you were shown; an approval of any other payload is refused with 409' }),
+    breakGlass: z.boolean().optional().openapi({ description: 'Admins only: approve outside the routed tiers (rationale required; recorded as break-glass)' }),
   })
   .refine((body) => body.verdict === 'approve' || body.rationale, { message: 'a deny needs a rationale', path: ['rationale'] })
   .refine((body) => body.verdict === 'approve' || !body.editedPayload, { message: 'only an approval can carry an edited payload', path: ['editedPayload'] })
+  .refine((body) => !body.breakGlass || body.rationale, { message: 'a break-glass approval needs a rationale', path: ['rationale'] })
   .openapi('Decision');
 
 export const cancelBody = z.strictObject({ reason: z.string().trim().min(1).max(2_000).optional() }).openapi('CancelRequest');

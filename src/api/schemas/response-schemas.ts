@@ -37,9 +37,13 @@ export const actionViewSchema = z
         approvals: z.number().int(),
         approvalsNeeded: z.number().int(),
         editableFields: z.array(z.string()),
+        candidatePayload: jsonObject.openapi({ description: 'The payload approvals currently apply to (the submitted one, or a reviewer edit)' }),
+        candidatePayloadHash: z.string().openapi({ description: 'Send it as payloadHash when approving' }),
       })
       .nullable(),
-    decision: z.object({ verdict: z.string(), by: z.array(z.string()), rationale: z.string().nullable(), at: z.string() }).nullable(),
+    decision: z
+      .object({ verdict: z.string(), by: z.array(z.string()), rationale: z.string().nullable(), at: z.string(), breakGlass: z.boolean().optional() })
+      .nullable(),
     approvedPayload: jsonObject.nullable(),
     approvedPayloadHash: z.string().nullable(),
     execution: jsonObject.nullable(),

@@ -1,5 +1,6 @@
 import type { Pool } from 'pg';
 import type { Principal } from '../../auth/principal';
+import type { ActionState } from '../../shared/action-state';
 import { HttpProblem } from '../problem';
 
 export interface ActionAccessRow {
@@ -10,6 +11,8 @@ export interface ActionAccessRow {
   decided_by: string[];
   /** Stored before the workflow shows it, so never behind the workflow's own status. */
   status: string;
+  /** The read model: the workflow's state as of its last stored step (null before admission stored it). */
+  state: ActionState | null;
 }
 
 /**
@@ -48,7 +51,7 @@ export function readableBy(principal: Principal, params: unknown[]): string {
 /** Loads the access row, answering 404 both for unknown ids and for ids the caller may not see. */
 export async function requireReadable(pool: Pool, principal: Principal, actionId: string): Promise<ActionAccessRow> {
   const { rows } = await pool.query<ActionAccessRow>(
-    'SELECT id, agent_id, assignees, review_groups, decided_by, status FROM actions WHERE id = $1',
+    'SELECT id, agent_id, assignees, review_groups, decided_by, status, state FROM actions WHERE id = $1',
     [actionId],
   );
   const row = rows[0];

@@ -1,4 +1,4 @@
-import type { ActionState } from '../../shared/action-state';
+import { currentApprovals, type ActionState } from '../../shared/action-state';
 
 /** What the API returns for an action: the live state, shaped for agents and reviewers. */
 export function toActionView(state: ActionState, links: { base: string; temporalUi?: string; namespace: string }) {
@@ -23,12 +23,17 @@ export function toActionView(state: ActionState, links: { base: string; temporal
           tiers: review.tiers.length,
           assignees: review.assignees,
           dueAt: review.dueAt ?? null,
-          approvals: review.votes.filter((v) => v.verdict === 'approve' && v.payloadHash === review.candidatePayloadHash).length,
+          approvals: currentApprovals(review).length,
           approvalsNeeded: review.approvalsNeeded,
           editableFields: review.editableFields,
+          // What an approval now applies to: the submitted payload, or a reviewer's edit of it.
+          candidatePayload: review.candidatePayload,
+          candidatePayloadHash: review.candidatePayloadHash,
         }
       : null,
-    decision: decision ? { verdict: decision.verdict, by: decision.by, rationale: decision.rationale ?? null, at: decision.at } : null,
+    decision: decision
+      ? { verdict: decision.verdict, by: decision.by, rationale: decision.rationale ?? null, at: decision.at, ...(decision.breakGlass ? { breakGlass: true } : {}) }
+      : null,
     approvedPayload: state.approvedPayload ?? null,
     approvedPayloadHash: state.approvedPayloadHash ?? null,
     execution: execution ?? null,

@@ -11,6 +11,9 @@ const STATUS_BY_REJECTION: Record<string, number> = {
   [DecisionRejection.InvalidDecision]: 422,
   [DecisionRejection.EditNotAllowed]: 422,
   [DecisionRejection.EditRejectedByPolicy]: 422,
+  [DecisionRejection.PayloadChanged]: 409,
+  [DecisionRejection.BreakGlassRequired]: 403,
+  [DecisionRejection.BreakGlassForbidden]: 403,
 };
 
 const kebab = (name: string) => name.replace(/([a-z])([A-Z])/g, '$1-$2').toLowerCase();

@@ -17,6 +17,7 @@ const STATUS_LABEL: Record<string, string> = {
   awaiting_report: 'Awaiting report',
   mismatch: 'Payload mismatch',
   unconfirmed: 'Unconfirmed',
+  failed: 'Failed (not recorded)',
 };
 
 export function statusLabel(status: string): string {

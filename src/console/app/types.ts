@@ -57,8 +57,12 @@ export interface ActionView {
     approvals: number;
     approvalsNeeded: number;
     editableFields: string[];
+    /** The payload approvals apply to now (the submitted one or a reviewer's edit), and its hash. */
+    candidatePayload?: JsonObject;
+    candidatePayloadHash?: string;
   } | null;
-  decision: { verdict: string; by: string[]; rationale: string | null; at: string } | null;
+  /** `breakGlass`: an admin's approval outside the routed tiers (an override, recorded as `review.break_glass`). */
+  decision: { verdict: string; by: string[]; rationale: string | null; at: string; breakGlass?: boolean } | null;
   approvedPayload: JsonObject | null;
   approvedPayloadHash: string | null;
   execution: JsonObject | null;
@@ -86,6 +90,10 @@ export interface DecisionInput {
   rationale?: string;
   reasonCode?: string;
   editedPayload?: JsonObject;
+  /** Hash of the payload the reviewer was shown; an approval of anything else is refused (409). */
+  payloadHash?: string;
+  /** An admin's approval of an action not routed to them (rationale required); never sent with a deny. */
+  breakGlass?: boolean;
 }
 
 /** `GET /v1/metrics` (the sections the dashboard shows). */

@@ -69,6 +69,7 @@ describe('evaluate: defaults', () => {
       reason: 'No policy rule matched this action',
       policyVersion: policy.policyVersion,
       execution: { mode: 'agent' },
+      breakGlass: true,
       review: {
         tiers: [{ groups: ['ops-reviewers'], reviewers: ['oscar', 'alice'], durationMs: 4 * 3_600_000 }],
         onTimeout: 'deny',

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { loadPolicy, policyTestCommand, runPolicyTests } from '../../../src/policy';
+import { evaluate, loadPolicy, policyTestCommand, runPolicyTests } from '../../../src/policy';
 import { temporaryPolicyDir } from './policy-fixtures';
 
 const SHIPPED_POLICY_DIR = join(__dirname, '../../../policies');
@@ -52,6 +52,92 @@ describe('the shipped policy', () => {
     expect(plan?.tiers.map((tier) => tier.groups[0])).toEqual(['finance-approvers', 'finance-managers']);
     expect(plan?.onTimeout).toBe('deny');
     expect(large?.execution).toEqual({ mode: 'server', executor: 'payments-api' });
+  });
+
+  // Defect 8 of issue 13: a refund naming a customer resource went to support-leads via owner routing.
+  it('refuses money and permission actions on resource types their rules do not accept', () => {
+    const policy = loadPolicy(SHIPPED_POLICY_DIR);
+    const request = (type: string, resourceType: string, payload: Record<string, number | string>) => ({
+      agent: { id: 'support-bot' },
+      action: { type },
+      resource: { type: resourceType, id: 'cus_1' },
+      payload,
+    });
+    for (const [type, payload] of [
+      ['payments.refund', { amount: 750, currency: 'EUR' }],
+      ['payments.refund', { amount: 50, currency: 'EUR' }],
+      ['billing.credit', { amount: 60 }],
+      ['billing.discount', { percent: 10 }],
+    ] as const) {
+      const decision = evaluate(policy, request(type, 'customer', payload));
+      expect({ type, outcome: decision.outcome, review: decision.review }).toEqual({ type, outcome: 'deny', review: undefined });
+    }
+    expect(evaluate(policy, request('iam.role.assign', 'billing', { role: 'viewer' })).outcome).toBe('deny');
+  });
+});
+
+describe('route expectations', () => {
+  const ROUTED = `version: 1
+defaults: { route: { group: ops }, sla: 4h }
+groups: { ops: [oscar], finance: [alice, bob], managers: [carol] }
+rules:
+  - id: refund-large
+    when: action.type == "payments.refund" && payload.amount > 100
+    outcome: require_approval
+    risk: high
+    route: { group: finance }
+    sla: 30m
+    escalation: [ { to: managers, after: 1h } ]
+    approvals: 2
+    break_glass: false
+  - id: refund-small
+    when: action.type == "payments.refund" && payload.amount <= 100
+    outcome: allow
+    risk: low
+`;
+  let policyDir: ReturnType<typeof temporaryPolicyDir>;
+  beforeEach(() => {
+    policyDir = temporaryPolicyDir({ 'policy.yaml': ROUTED });
+  });
+  afterEach(() => policyDir.remove());
+
+  it('pass when tiers, groups, reviewers, windows, approvals, timeout and break-glass match', () => {
+    policyDir.write(
+      'policy.test.yaml',
+      `tests:
+${testCase('routed', 500, `{ outcome: require_approval, route: [ { groups: [finance], reviewers: [bob, alice], sla: 30m }, { groups: [managers] } ], approvals: 2, on_timeout: deny, break_glass: false }`)}`,
+    );
+    const report = runPolicyTests(policyDir.dir);
+    expect(report.fileErrors).toEqual([]);
+    expect(report.cases.map((result) => result.message)).toEqual([undefined]);
+    expect(report.ok).toBe(true);
+  });
+
+  it('fail with a diff naming the route that was chosen', () => {
+    policyDir.write(
+      'policy.test.yaml',
+      `tests:
+${testCase('misrouted', 500, `{ outcome: require_approval, route: [ { groups: [ops], reviewers: [oscar] } ], approvals: 1, break_glass: true }`)}${testCase('no route', 50, '{ outcome: allow, route: [ { groups: [finance] } ] }')}`,
+    );
+    const report = runPolicyTests(policyDir.dir);
+    expect(report).toMatchObject({ passed: 0, failed: 2 });
+    expect(report.cases[0]?.message).toBe(
+      [
+        '- route: ops [oscar]',
+        '+ route: finance [alice, bob] → managers',
+        '- approvals: 1',
+        '+ approvals: 2',
+        '- break_glass: true',
+        '+ break_glass: false',
+      ].join('\n'),
+    );
+    expect(report.cases[1]?.message).toBe(['- route: finance', '+ route: (no review)'].join('\n'));
+  });
+
+  it('show the window of a tier when the expectation names one', () => {
+    policyDir.write('policy.test.yaml', `tests:
+${testCase('window', 500, '{ outcome: require_approval, route: [ { groups: [finance], sla: 1h }, { groups: [managers], sla: 1h } ] }')}`);
+    expect(runPolicyTests(policyDir.dir).cases[0]?.message).toBe(['- route: finance 1h → managers 1h', '+ route: finance 30m → managers 1h'].join('\n'));
   });
 });
 

@@ -15,10 +15,15 @@ interface Detail {
 
 const load = (id: string): Promise<Detail> => Promise.all([holdpoint.action(id), holdpoint.evidence(id)]).then(([action, evidence]) => ({ action, evidence }));
 
-/** The payload a reviewer's edit proposed: the approved one, or the latest edit still collecting approvals. */
+/**
+ * The payload a reviewer's edit put in place of the submitted one: the approved payload once decided,
+ * else the candidate approvals apply to now (from the evidence on an API without candidate fields).
+ */
 function editedPayload(detail: Detail): JsonObject | undefined {
   const { action, evidence } = detail;
-  if (action.approvedPayload && !sameValue(action.approvedPayload, action.payload)) return action.approvedPayload;
+  if (action.approvedPayload) return sameValue(action.approvedPayload, action.payload) ? undefined : action.approvedPayload;
+  const candidate = action.review?.candidatePayload;
+  if (candidate) return sameValue(candidate, action.payload) ? undefined : candidate;
   const edit = [...evidence.events].reverse().find((event) => event.type === 'review.approved_with_edit');
   return edit?.data.editedPayload as JsonObject | undefined;
 }
@@ -67,8 +72,10 @@ export function ActionDetail({ id, principal, onAnnounce }: { id: string; princi
   const edited = editedPayload({ action, evidence });
   const context = evidence.request?.request?.context;
   const voted = evidence.events.some((event) => event.eventKey === `vote:${principal.id}`);
-  const mayDecide =
-    action.status === 'pending_review' && (principal.role === 'admin' || Boolean(action.review?.assignees.includes(principal.id))) && !voted;
+  const routed = Boolean(action.review?.assignees.includes(principal.id));
+  const mayDecide = action.status === 'pending_review' && (principal.role === 'admin' || routed) && !voted;
+  // An admin outside the routed reviewers may deny, but approves only by a break-glass override.
+  const overrideOnly = principal.role === 'admin' && !routed;
 
   const onDecided = (view: ActionView) => {
     setDecided(view);
@@ -113,14 +120,26 @@ export function ActionDetail({ id, principal, onAnnounce }: { id: string; princi
             <h2 id="payload-title">
               Payload {edited && <span class="tag tag-changed">edited by a reviewer</span>}
             </h2>
-            <PayloadView payload={action.payload} edited={edited} editedLabel={action.approvedPayload ? 'Approved' : 'Proposed'} />
+            {edited && !action.approvedPayload && (
+              <p class="hint">A reviewer changed the highlighted fields. Approvals apply to the edited payload; earlier approvals of the submitted one no longer count.</p>
+            )}
+            <PayloadView payload={action.payload} edited={edited} editedLabel={action.approvedPayload ? 'Approved' : 'Edited'} />
             <p class="hash muted small">
               Hash <code>{action.payloadHash}</code>
-              {action.approvedPayloadHash && action.approvedPayloadHash !== action.payloadHash && (
+              {action.approvedPayloadHash && action.approvedPayloadHash !== action.payloadHash ? (
                 <>
                   {' '}
                   · approved <code>{action.approvedPayloadHash}</code>
                 </>
+              ) : (
+                !action.approvedPayloadHash &&
+                action.review?.candidatePayloadHash &&
+                action.review.candidatePayloadHash !== action.payloadHash && (
+                  <>
+                    {' '}
+                    · edited <code>{action.review.candidatePayloadHash}</code>
+                  </>
+                )
               )}
             </p>
           </section>
@@ -165,7 +184,7 @@ export function ActionDetail({ id, principal, onAnnounce }: { id: string; princi
 
         <aside class="detail-side" aria-label="Decision and review">
           {mayDecide ? (
-            <DecisionForm action={action} onDecided={onDecided} />
+            <DecisionForm action={action} overrideOnly={overrideOnly} onDecided={onDecided} onStale={detail.reload} />
           ) : (
             <section class="card" aria-labelledby="outcome-title">
               <h2 id="outcome-title">{action.decision ? 'Outcome' : 'Status'}</h2>
@@ -175,7 +194,10 @@ export function ActionDetail({ id, principal, onAnnounce }: { id: string; princi
               {action.decision ? (
                 <dl class="facts">
                   <dt>By</dt>
-                  <dd>{action.decision.by.join(', ')}</dd>
+                  <dd>
+                    {action.decision.by.join(', ')}
+                    {action.decision.breakGlass && <span class="tag tag-break-glass">Break-glass override</span>}
+                  </dd>
                   <dt>At</dt>
                   <dd>{formatDateTime(action.decision.at)}</dd>
                   {action.decision.rationale && (

@@ -24,7 +24,7 @@ const TITLES: Record<ListMode, { title: string; intro: string; empty: string }> 
   all: { title: 'All actions', intro: 'Every action, newest first (admin).', empty: 'No actions match these filters.' },
 };
 
-const STATUSES = ['pending_review', 'approved', 'denied', 'expired', 'cancelled', 'allowed', 'auto_denied', 'executing', 'executed', 'execution_failed', 'awaiting_report', 'mismatch', 'unconfirmed'];
+const STATUSES = ['pending_review', 'approved', 'denied', 'expired', 'cancelled', 'allowed', 'auto_denied', 'executing', 'executed', 'execution_failed', 'awaiting_report', 'mismatch', 'unconfirmed', 'failed'];
 const PENDING = new Set(['pending_review', 'classifying']);
 
 function load(mode: ListMode, filters: Filters): Promise<ActionSummary[]> {

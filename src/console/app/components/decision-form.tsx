@@ -1,4 +1,4 @@
-import { useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import { reasonCodesFor } from '../../../shared/reason-codes';
 import { ApiError, holdpoint } from '../api';
 import { displayValue, sameValue } from '../format';
@@ -6,6 +6,8 @@ import type { ActionView, JsonObject } from '../types';
 
 /** Parses what a reviewer typed into an editable field, keeping the original value's JSON type. */
 function parseEdit(original: unknown, text: string): { value?: unknown; error?: string } {
+  // An editable field the payload lacks, left empty, stays absent (not an invalid edit).
+  if (original === undefined && text.trim() === '') return { value: undefined };
   if (typeof original === 'string') return { value: text };
   if (typeof original === 'number') {
     const n = Number(text);
@@ -18,26 +20,62 @@ function parseEdit(original: unknown, text: string): { value?: unknown; error?: 
   }
 }
 
-/** Approve or deny, with a rationale (required to deny), a reason code and edits to the allowed fields. */
-export function DecisionForm({ action, onDecided }: { action: ActionView; onDecided: (view: ActionView) => void }) {
+/** The payload approvals apply to now (the submitted one or a reviewer's edit) and its hash. */
+export function candidateOf(action: ActionView): { payload: JsonObject; hash?: string } {
+  return { payload: action.review?.candidatePayload ?? action.payload, hash: action.review?.candidatePayloadHash ?? action.payloadHash ?? undefined };
+}
+
+/**
+ * Approve or deny, with a rationale (required to deny), a reason code and edits to the allowed fields.
+ * An approval names the hash of the payload the form was filled in against; when the candidate changes
+ * meanwhile (another reviewer's edit), the form starts again from the new payload and says so.
+ * An admin outside the routed reviewers (`overrideOnly`) approves only by ticking a break-glass
+ * override with a rationale, so an override is never made by accident; a deny needs none.
+ */
+export function DecisionForm({
+  action,
+  overrideOnly = false,
+  onDecided,
+  onStale,
+}: {
+  action: ActionView;
+  overrideOnly?: boolean;
+  onDecided: (view: ActionView) => void;
+  onStale?: () => void;
+}) {
   const editable = action.review?.editableFields ?? [];
+  const seed = (payload: JsonObject) => Object.fromEntries(editable.map((field) => [field, payload[field] === undefined ? '' : displayValue(payload[field])]));
+  const current = candidateOf(action);
+  const [basis, setBasis] = useState(current);
   const [verdict, setVerdict] = useState<'approve' | 'deny'>('approve');
   const [rationale, setRationale] = useState('');
   const [reasonCode, setReasonCode] = useState('');
-  const [edits, setEdits] = useState<Record<string, string>>(() =>
-    Object.fromEntries(editable.map((field) => [field, action.payload[field] === undefined ? '' : displayValue(action.payload[field])])),
-  );
+  const [breakGlass, setBreakGlass] = useState(false);
+  const [edits, setEdits] = useState<Record<string, string>>(() => seed(current.payload));
   const [error, setError] = useState<string | undefined>();
+  const [notice, setNotice] = useState<string | undefined>();
   const [busy, setBusy] = useState(false);
 
-  const parsed = Object.fromEntries(editable.map((field) => [field, parseEdit(action.payload[field], edits[field] ?? '')]));
-  const changed = editable.filter((field) => !parsed[field]!.error && !sameValue(parsed[field]!.value, action.payload[field]));
+  useEffect(() => {
+    if (current.hash === basis.hash) return;
+    setBasis(current);
+    setEdits(seed(current.payload));
+    setNotice('The payload changed while you were looking: a reviewer edited it. The form now starts from the current payload.');
+  }, [current.hash]);
+
+  const base = basis.payload;
+  const parsed = Object.fromEntries(editable.map((field) => [field, parseEdit(base[field], edits[field] ?? '')]));
+  const changed = editable.filter((field) => !parsed[field]!.error && !sameValue(parsed[field]!.value, base[field]));
   const editErrors = verdict === 'approve' ? editable.filter((field) => parsed[field]!.error) : [];
+  const overriding = verdict === 'approve' && overrideOnly && breakGlass;
+  const rationaleRequired = verdict === 'deny' || overriding;
+  const approveBlocked = verdict === 'approve' && overrideOnly && !breakGlass;
 
   const submit = async (event: Event) => {
     event.preventDefault();
-    if (verdict === 'deny' && !rationale.trim()) {
-      setError('A deny needs a rationale.');
+    if (approveBlocked) return;
+    if (rationaleRequired && !rationale.trim()) {
+      setError(verdict === 'deny' ? 'A deny needs a rationale.' : 'A break-glass approval needs a rationale.');
       (document.getElementById('rationale') as HTMLTextAreaElement | null)?.focus();
       return;
     }
@@ -48,18 +86,24 @@ export function DecisionForm({ action, onDecided }: { action: ActionView; onDeci
     setBusy(true);
     setError(undefined);
     const editedPayload: JsonObject | undefined =
-      verdict === 'approve' && changed.length ? { ...action.payload, ...Object.fromEntries(changed.map((field) => [field, parsed[field]!.value])) } : undefined;
+      verdict === 'approve' && changed.length ? { ...base, ...Object.fromEntries(changed.map((field) => [field, parsed[field]!.value])) } : undefined;
     try {
       const view = await holdpoint.decide(action.id, {
         verdict,
         ...(rationale.trim() ? { rationale: rationale.trim() } : {}),
         ...(reasonCode ? { reasonCode } : {}),
         ...(editedPayload ? { editedPayload } : {}),
+        // The approval is for the payload this form showed (a deny needs no hash).
+        ...(verdict === 'approve' && basis.hash ? { payloadHash: basis.hash } : {}),
+        ...(overriding ? { breakGlass: true } : {}),
       });
       onDecided(view);
     } catch (err) {
-      setError(err instanceof ApiError ? `${err.title}: ${err.message}` : 'Holdpoint could not be reached. Try again.');
+      // A 403 says why in its detail (e.g. the matched rule forbids break-glass): show it as the API wrote it.
+      setError(err instanceof ApiError ? (err.status === 403 ? `Refused: ${err.message}` : `${err.title}: ${err.message}`) : 'Holdpoint could not be reached. Try again.');
       setBusy(false);
+      // Already decided, or the payload changed since it was shown: show what is current.
+      if (err instanceof ApiError && err.status === 409) onStale?.();
     }
   };
 
@@ -91,7 +135,7 @@ export function DecisionForm({ action, onDecided }: { action: ActionView; onDeci
               <input
                 id={`edit-${field}`}
                 type="text"
-                inputMode={typeof action.payload[field] === 'number' ? 'decimal' : undefined}
+                inputMode={typeof base[field] === 'number' ? 'decimal' : undefined}
                 value={edits[field]}
                 onInput={(e) => setEdits({ ...edits, [field]: (e.target as HTMLInputElement).value })}
                 aria-invalid={parsed[field]!.error ? 'true' : undefined}
@@ -107,19 +151,32 @@ export function DecisionForm({ action, onDecided }: { action: ActionView; onDeci
         </fieldset>
       )}
 
+      {verdict === 'approve' && overrideOnly && (
+        <div class={`break-glass ${breakGlass ? 'is-armed' : ''}`}>
+          <p class="hint" id="break-glass-hint">
+            You are not a routed reviewer of this action. Approving it overrides the review: it decides at once, is recorded as a break-glass
+            override and is counted. Denying needs no override.
+          </p>
+          <label class="break-glass-toggle">
+            <input type="checkbox" checked={breakGlass} aria-describedby="break-glass-hint" onChange={(e) => setBreakGlass((e.target as HTMLInputElement).checked)} />
+            Break-glass override
+          </label>
+        </div>
+      )}
+
       <div class="field">
         <label for="rationale">
-          Rationale {verdict === 'deny' ? <span class="required">(required)</span> : <span class="muted">(optional)</span>}
+          Rationale {rationaleRequired ? <span class="required">(required)</span> : <span class="muted">(optional)</span>}
         </label>
         <textarea
           id="rationale"
           rows={4}
           maxLength={2000}
           value={rationale}
-          required={verdict === 'deny'}
-          aria-required={verdict === 'deny' ? 'true' : 'false'}
+          required={rationaleRequired}
+          aria-required={rationaleRequired ? 'true' : 'false'}
           onInput={(e) => setRationale((e.target as HTMLTextAreaElement).value)}
-          placeholder={verdict === 'deny' ? 'Why should this not run?' : 'What did you check?'}
+          placeholder={verdict === 'deny' ? 'Why should this not run?' : overriding ? 'Why must this run without its routed review?' : 'What did you check?'}
         />
       </div>
       <div class="field">
@@ -131,12 +188,17 @@ export function DecisionForm({ action, onDecided }: { action: ActionView; onDeci
           ))}
         </select>
       </div>
+      {notice && !error && (
+        <p class="notice notice-info" role="status">
+          {notice}
+        </p>
+      )}
       {error && (
         <p class="notice notice-error" role="alert">
           {error}
         </p>
       )}
-      <button type="submit" class={`button button-block ${verdict === 'approve' ? 'button-approve' : 'button-deny'}`} disabled={busy}>
+      <button type="submit" class={`button button-block ${verdict === 'approve' ? 'button-approve' : 'button-deny'}`} disabled={busy || approveBlocked}>
         {busy ? 'Recording…' : verdict === 'approve' ? (changed.length ? 'Approve with edits' : 'Approve') : 'Deny'}
       </button>
     </form>

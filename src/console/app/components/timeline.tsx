@@ -40,6 +40,11 @@ function describe(event: EvidenceEvent): Described {
       const why = [d.rationale ? `“${String(d.rationale)}”` : '', d.reasonCode ? `(${String(d.reasonCode)})` : ''].filter(Boolean).join(' ');
       return { title: `${actor} ${verb}`, detail: why || undefined, tone: event.type === 'review.denied' ? 'bad' : 'good' };
     }
+    case 'review.break_glass':
+      // An override, not a routed review: shown as such, with the reason the admin had to give.
+      return { title: `${actor} approved by BREAK-GLASS override`, detail: d.rationale ? `“${String(d.rationale)}”` : undefined, tone: 'bad' };
+    case 'action.failed':
+      return { title: 'Failed: a step could not be recorded', detail: d.error ? String(d.error) : undefined, tone: 'bad' };
     case 'execution.started':
       return { title: `Execution started${d.executor ? ` via ${String(d.executor)}` : ''}` };
     case 'execution.succeeded':
