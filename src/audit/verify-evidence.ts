@@ -1,8 +1,8 @@
 import type { Pool } from 'pg';
 import { listEventsForActions, verifyChain } from '../db/evidence-repository';
-import { HeadsDigest, statementDigest, statementText, type CheckpointKind, type CheckpointStatement } from './checkpoint-statement';
+import { HeadsDigest, statementDigest, statementText, type CheckpointKind } from './checkpoint-statement';
 import { payloadHashIssues } from './payload-hashes';
-import { CHECKPOINT_COLUMNS, checkpointRecords, compareWithWitness, type CheckpointRow, type WitnessRecord } from './witness';
+import { CHECKPOINT_COLUMNS, checkpointRecords, compareWithWitness, statementOf, type CheckpointRow, type WitnessRecord } from './witness';
 import { verifyStatement, type AuditKey } from './signing-key';
 
 export type AuditProblemKind =
@@ -119,18 +119,7 @@ async function verifyCheckpoints(pool: Pool, key: AuditKey | undefined, problems
     const expectedId = (previous?.id ?? 0) + 1;
     if (row.id !== expectedId) issues.push(`checkpoints ${expectedId}–${row.id - 1} are missing`);
     if (row.prev_digest !== (previous?.digest ?? null)) issues.push(`does not link to checkpoint #${previous?.id ?? 'none'} (prev_digest differs)`);
-    const statement: CheckpointStatement = {
-      type: 'holdpoint.audit.checkpoint',
-      v: 1,
-      id: row.id,
-      kind: row.kind,
-      createdAt: row.created_at,
-      prevDigest: row.prev_digest,
-      headsDigest: row.heads_digest,
-      headCount: row.head_count,
-      prunedCount: row.pruned_count,
-      keyId: row.key_id,
-    };
+    const statement = statementOf(row);
     if (statementDigest(statement) !== row.digest) issues.push('its digest does not match its contents (edited)');
     const heads = headDigests.get(row.id) ?? new HeadsDigest();
     const recomputed = { digest: heads.digest(), count: heads.count, pruned: heads.pruned };

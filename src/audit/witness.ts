@@ -58,20 +58,25 @@ export interface CheckpointRow {
 
 export const CHECKPOINT_COLUMNS = 'id::int AS id, kind, created_at, prev_digest, heads_digest, head_count, pruned_count, key_id, digest, signature';
 
+/** The signed statement a stored checkpoint row stands for. */
+export function statementOf(row: CheckpointRow): CheckpointStatement {
+  return {
+    type: 'holdpoint.audit.checkpoint',
+    v: 1,
+    id: row.id,
+    kind: row.kind,
+    createdAt: row.created_at,
+    prevDigest: row.prev_digest,
+    headsDigest: row.heads_digest,
+    headCount: row.head_count,
+    prunedCount: row.pruned_count,
+    keyId: row.key_id,
+  };
+}
+
 function recordOf(row: CheckpointRow): WitnessRecord {
   return {
-    statement: {
-      type: 'holdpoint.audit.checkpoint',
-      v: 1,
-      id: row.id,
-      kind: row.kind,
-      createdAt: row.created_at,
-      prevDigest: row.prev_digest,
-      headsDigest: row.heads_digest,
-      headCount: row.head_count,
-      prunedCount: row.pruned_count,
-      keyId: row.key_id,
-    },
+    statement: statementOf(row),
     digest: row.digest,
     signature: row.signature,
   };
