@@ -19,11 +19,11 @@ WORKDIR /app
 COPY --from=build /app/package.json ./package.json
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
-# dist/dev requires scripts/toolchain.js at load; keep the relative path valid.
+# dist/ops/dev requires scripts/toolchain.js at load; keep the relative path valid.
 COPY --from=build /app/scripts ./scripts
 COPY policies ./policies
 RUN mkdir -p /app/.data && chown node:node /app/.data
 USER node
 EXPOSE 8080
-# Worker by default; the API runs `node dist/api/server.js`, the CLI `node dist/cli/main.js`.
-CMD ["node", "dist/worker.js"]
+# Worker by default; the API runs `node dist/api/server.js`, the CLI `node dist/ops/cli/main.js`.
+CMD ["node", "dist/gate/worker.js"]

@@ -3,19 +3,19 @@ import tseslint from 'typescript-eslint';
 // Workflow code runs in Temporal's deterministic sandbox: it may import only the workflow SDK,
 // @temporalio/common and src/shared; everything else (activities included) by `import type`.
 const workflowBoundary = {
-  files: ['src/workflows/**/*.ts'],
+  files: ['src/gate/workflow/**/*.ts'],
   rules: {
     '@typescript-eslint/no-restricted-imports': [
       'error',
       {
         patterns: [
           {
-            regex: '^(?!@temporalio/(workflow|common)(/|$)|\\.\\./shared/|\\./)',
+            regex: '^(?!@temporalio/(workflow|common)(/|$)|\\.\\./\\.\\./shared/|\\./)',
             message: 'Workflows may import only @temporalio/workflow, @temporalio/common and src/shared (use `import type` for the rest).',
             allowTypeImports: true,
           },
           {
-            regex: '^\\.\\./(?!shared/)',
+            regex: '^\\.\\./(?!\\.\\./shared/)',
             message: 'Workflows may import only src/shared at run time; activities come in by `import type`.',
             allowTypeImports: true,
           },
@@ -36,6 +36,17 @@ export default tseslint.config(
   {
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+    },
+  },
+  {
+    // Contexts sit below the HTTP API: only src/api composes routes and services into the app.
+    files: ['src/**/*.ts'],
+    ignores: ['src/api/**'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        { patterns: [{ regex: '^(\\.\\./)+api(/|$)', message: 'Only src/api may import src/api: move what you need into its context or platform.' }] },
+      ],
     },
   },
   workflowBoundary,

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import { NativeConnection, Worker } from '@temporalio/worker';
-import { startTemporalDevServer } from '../src/dev/temporal-dev-server';
+import { startTemporalDevServer } from '../src/ops/dev/temporal-dev-server';
 import { percentile } from './stats';
 
 const median = (samples: readonly number[]) => percentile(samples, 50);

@@ -14,10 +14,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { Pool, type QueryConfig, type QueryResult, type QueryResultRow } from 'pg';
-import type { Principal } from '../src/auth/principal';
-import { migrate } from '../src/db/migrate';
-import { createPool } from '../src/db/pool';
-import { startEmbeddedPostgres, type RunningPostgres } from '../src/dev/embedded-postgres';
+import type { Principal } from '../src/access/principal';
+import { migrate } from '../src/platform/postgres/migrate';
+import { createPool } from '../src/platform/postgres/pool';
+import { startEmbeddedPostgres, type RunningPostgres } from '../src/ops/dev/embedded-postgres';
 import { metricsReport, type MetricsQuery } from '../src/metrics/metrics-report';
 import { createPrometheusMetrics } from '../src/metrics/prometheus-metrics';
 

@@ -9,10 +9,10 @@ import { fork, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { migrate } from '../src/db/migrate';
-import { createPool } from '../src/db/pool';
-import { createPrincipalKey } from '../src/db/principal-repository';
-import { startEmbeddedPostgres } from '../src/dev/embedded-postgres';
+import { migrate } from '../src/platform/postgres/migrate';
+import { createPool } from '../src/platform/postgres/pool';
+import { createPrincipalKey } from '../src/access/principal-repository';
+import { startEmbeddedPostgres } from '../src/ops/dev/embedded-postgres';
 import { elapsedMs, round, summarize } from './stats';
 
 const BODY_BYTES = 256 * 1024;

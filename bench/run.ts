@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { loadConfig } from '../src/config';
+import { loadConfig } from '../src/platform/config';
 import { kneeOf, measureFloorThroughput, measureThroughput, type CpuPerAction, type ThroughputPoint } from './figures/throughput';
 import { measureDecisionToAgent } from './figures/decision';
 import { measureLatency } from './figures/latency';

@@ -5,9 +5,9 @@
  */
 import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import pino from 'pino';
-import { createPool } from '../src/db/pool';
-import { HttpExecutor } from '../src/executors/http-executor';
-import { createHoldpointWorker, WORKFLOWS_PATH } from '../src/worker-runtime';
+import { createPool } from '../src/platform/postgres/pool';
+import { HttpExecutor } from '../src/gate/executors/http-executor';
+import { createHoldpointWorker, WORKFLOWS_PATH } from '../src/gate/worker-runtime';
 import { loadBenchPolicy } from './bench-policy';
 import type { FloorActivities } from './floor-workflow';
 import { WORKER_SPEC_ENV, type FromWorkerMessage, type ToWorkerMessage, type WorkerProcessSpec } from './worker-protocol';

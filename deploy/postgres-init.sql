@@ -8,7 +8,7 @@ REVOKE ALL ON DATABASE holdpoint FROM PUBLIC;
 
 -- Issue 15: the worker and API connect as holdpoint_app, which may only insert and read evidence.
 -- holdpoint (the owner) runs the migrations and grants holdpoint_app its table rights after each
--- one (src/db/runtime-role.ts); holdpoint_app owns nothing, so it cannot alter a table, disable a
+-- one (src/platform/postgres/runtime-role.ts); holdpoint_app owns nothing, so it cannot alter a table, disable a
 -- trigger or truncate. Change this password too, here and in DATABASE_URL.
 CREATE ROLE holdpoint_app LOGIN PASSWORD 'holdpoint_app';
 GRANT CONNECT ON DATABASE holdpoint TO holdpoint_app;

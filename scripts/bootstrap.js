@@ -52,11 +52,11 @@ switch (command) {
     break;
   case 'start':
     ensureDependencies();
-    runTs('src/dev/start-stack.ts', rest);
+    runTs('src/ops/dev/start-stack.ts', rest);
     break;
   case 'cli':
     ensureDependencies();
-    runTs('src/cli/main.ts', rest);
+    runTs('src/ops/cli/main.ts', rest);
     break;
   default:
     process.stderr.write('usage: node scripts/bootstrap.js deps|start|cli [args]\n');

@@ -23,8 +23,8 @@ import {
   type GuardEvent,
   type JsonObject,
   type ResourceRef,
-} from '../src/client';
-import { devKeyVariables, type DevKey } from '../src/dev/dev-principals';
+} from '../src/agents/client';
+import { devKeyVariables, type DevKey } from '../src/ops/dev/dev-principals';
 
 const settingsSchema = z.object({
   API_PORT: z.coerce.number().int().min(1).max(65535).default(8080),

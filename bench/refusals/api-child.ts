@@ -7,7 +7,7 @@ import { Client, Connection } from '@temporalio/client';
 import type { AddressInfo } from 'node:net';
 import pino from 'pino';
 import { createApp } from '../../src/api/app';
-import { createPool } from '../../src/db/pool';
+import { createPool } from '../../src/platform/postgres/pool';
 import { loadBenchPolicy } from '../bench-policy';
 
 async function main() {

@@ -1,5 +1,5 @@
 import type { RequestHandler } from 'express';
-import { HttpProblem, sendProblem } from './problem';
+import { HttpProblem, sendProblem } from '../platform/http/problem';
 
 /** Every request answers within this, plus the long-poll it asked for (?wait / ?timeout, at most 60 s). */
 export const REQUEST_BOUND_MS = 10_000;

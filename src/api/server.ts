@@ -1,17 +1,17 @@
 import { Client } from '@temporalio/client';
 import type { AddressInfo } from 'node:net';
-import { loadConfig } from '../config';
-import { createPool } from '../db/pool';
-import { prepareDatabase } from '../db/runtime-role';
-import { processLogger } from '../logger';
-import { ProcessLifecycle } from '../process-lifecycle';
-import { connectToTemporal } from '../temporal-connection';
+import { loadConfig } from '../platform/config';
+import { createPool } from '../platform/postgres/pool';
+import { prepareDatabase } from '../platform/postgres/runtime-role';
+import { processLogger } from '../platform/logger';
+import { ProcessLifecycle } from '../platform/process-lifecycle';
+import { connectToTemporal } from '../platform/temporal-connection';
 import { PolicyStore } from '../policy/policy-store';
 import { policyEngine } from '../policy/policy-engine';
 import { redactedPolicyLoader } from '../policy/reason-redaction';
-import { slackClient } from '../notifications/reviewer-channels';
+import { slackClient } from '../channels/reviewer-channels';
 import { createApp } from './app';
-import { ActionChangeFeed } from './services/action-change-feed';
+import { ActionChangeFeed } from '../gate/service/action-change-feed';
 
 async function main() {
   const config = loadConfig();

@@ -1,6 +1,6 @@
 import type { Pool } from 'pg';
-import type { Principal } from '../auth/principal';
-import { readableBy } from '../api/services/action-access';
+import type { Principal } from '../access/principal';
+import { readableBy } from '../access/action-access';
 import { REVIEW_RESPONSE_BUCKETS } from './prometheus-metrics';
 
 /**

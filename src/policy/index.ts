@@ -20,4 +20,4 @@ export {
   type CommandOutput,
 } from './policy-test-runner';
 export { policyFileSchema, type PolicyFileDocument } from './policy-schema';
-export { parseDuration } from './duration';
+export { parseDuration } from '../shared/duration';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { DURATION_PATTERN, parseDuration } from './duration';
+import { DURATION_PATTERN, parseDuration } from '../shared/duration';
 import { LIMIT_STATUSES, SCOPE_FIELD_NAMES } from './limits';
 
 // A limit id is a CEL identifier, so a rule can read `limits.refunds_per_customer.sum`.

@@ -42,7 +42,7 @@ function errorSummary(error: Error): string {
 /**
  * Evaluates every candidate rule for the action's type (see LoadedPolicy.rulesByActionType);
  * the most restrictive outcome wins, then the highest risk, then the earliest rule. `limits` are the
- * windowed aggregates read for this request (see src/db/limit-ledger.ts); a limit missing from them
+ * windowed aggregates read for this request (see src/policy/limit-ledger.ts); a limit missing from them
  * is absent in CEL, so rules reading it fail closed.
  */
 export function evaluate(policy: LoadedPolicy, request: ActionRequest, observer?: EvaluationObserver, limits?: LimitReadings): PolicyDecision {

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { NOTIFICATION_CHANNELS, OUTCOMES, RISK_TIERS } from '../shared/policy';
-import { DURATION_PATTERN, parseDuration } from './duration';
+import { DURATION_PATTERN, parseDuration } from '../shared/duration';
 import { limitsSchema } from './limit-schema';
 
 // Strict objects everywhere: a misspelt key (`on_timout`) must refuse the file rather than

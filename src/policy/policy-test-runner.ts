@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ActionRequest } from '../shared/action';
 import type { PolicyDecision, ReviewPlan } from '../shared/policy';
-import { formatDuration } from './duration';
+import { formatDuration } from '../shared/duration';
 import type { LoadedPolicy } from './loaded-policy';
 import { formatPolicyIssue, PolicyLoadError } from './policy-load-error';
 import { evaluate } from './policy-evaluator';

@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream';
 import pino from 'pino';
-import { REDACTED_PATHS } from '../../src/logger';
-import { signWebhook, verifyWebhook } from '../../src/notifications/standard-webhooks';
+import { REDACTED_PATHS } from '../../src/platform/logger';
+import { signWebhook, verifyWebhook } from '../../src/channels/webhooks/standard-webhooks';
 import { startApiStack, type ApiStack } from '../support/api-stack';
 import { eventually } from '../support/eventually';
 import { readJson } from '../support/http';

@@ -1,9 +1,9 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { findActionOutcome } from '../../src/db/action-outcome-repository';
-import { AgentCallbackChannel, type AgentCallbackEvent } from '../../src/notifications/agent-callback';
-import { verifyWebhook } from '../../src/notifications/standard-webhooks';
+import { findActionOutcome } from '../../src/evidence/action-outcome-repository';
+import { AgentCallbackChannel, type AgentCallbackEvent } from '../../src/channels/callbacks/agent-callback';
+import { verifyWebhook } from '../../src/channels/webhooks/standard-webhooks';
 import { startApiStack, type ApiStack } from '../support/api-stack';
 import { eventually } from '../support/eventually';
 import { readJson } from '../support/http';

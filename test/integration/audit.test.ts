@@ -1,9 +1,9 @@
-import { createCheckpoint, pruneExpired } from '../../src/audit/checkpoints';
-import { exportEvidence } from '../../src/audit/export-evidence';
-import { generateAuditKey } from '../../src/audit/signing-key';
-import { verifyEvidence, type AuditProblemKind } from '../../src/audit/verify-evidence';
-import { auditCommand } from '../../src/cli/audit-command';
-import { eventHash, listEvents } from '../../src/db/evidence-repository';
+import { createCheckpoint, pruneExpired } from '../../src/evidence/audit/checkpoints';
+import { exportEvidence } from '../../src/evidence/audit/export-evidence';
+import { generateAuditKey } from '../../src/evidence/audit/signing-key';
+import { verifyEvidence, type AuditProblemKind } from '../../src/evidence/audit/verify-evidence';
+import { auditCommand } from '../../src/ops/cli/audit-command';
+import { eventHash, listEvents } from '../../src/evidence/evidence-repository';
 import { canonicalHash } from '../../src/evidence/payload-hash';
 import { createTestDatabase, type TestDatabase } from '../support/test-database';
 import { seedAction, tamper } from './helpers/evidence-seed';

@@ -2,7 +2,7 @@
  * The TypeScript client and `guard` against the real stack (dev server, Postgres, worker, API).
  * Policy: test/fixtures/policies (test.* in workflow-test.yaml, mcp.ledger.* in mcp-test.yaml).
  */
-import { createHoldpointClient, guard, HoldpointApiError, isHoldpointExecution, isRefusal, type GuardEvent, type HoldpointClient } from '../../src/client';
+import { createHoldpointClient, guard, HoldpointApiError, isHoldpointExecution, isRefusal, type GuardEvent, type HoldpointClient } from '../../src/agents/client';
 import { startApiStack, type ApiStack } from '../support/api-stack';
 import { readJson } from '../support/http';
 import { uniqueKey } from '../support/workflow-harness';

@@ -1,5 +1,5 @@
 import { WebClient } from '@slack/web-api';
-import { revokeKeys } from '../../src/db/principal-repository';
+import { revokeKeys } from '../../src/access/principal-repository';
 import { startApiStack, type ApiStack } from '../support/api-stack';
 import { readJson } from '../support/http';
 import { uniqueKey } from '../support/workflow-harness';

@@ -4,10 +4,10 @@
  * the step with a non-retryable EvidenceDataError. The activities run directly against Postgres.
  */
 import { ApplicationFailure } from '@temporalio/common';
-import { createAdmissionActivities } from '../../src/activities/admission-activities';
-import { failOnDataError } from '../../src/activities/evidence-data-error';
-import { createEvidenceActivities } from '../../src/activities/evidence-activities';
-import { insertAction, type EvidenceEvent } from '../../src/db/evidence-repository';
+import { createAdmissionActivities } from '../../src/gate/activities/admission-activities';
+import { failOnDataError } from '../../src/gate/activities/evidence-data-error';
+import { createEvidenceActivities } from '../../src/gate/activities/evidence-activities';
+import { insertAction, type EvidenceEvent } from '../../src/evidence/evidence-repository';
 import { canonicalHash } from '../../src/evidence/payload-hash';
 import { loadPolicy } from '../../src/policy/policy-loader';
 import { evaluate } from '../../src/policy/policy-evaluator';

@@ -1,5 +1,5 @@
-import { ConfigError } from '../../src/config';
-import { prepareDatabase } from '../../src/db/runtime-role';
+import { ConfigError } from '../../src/platform/config';
+import { prepareDatabase } from '../../src/platform/postgres/runtime-role';
 import { createTestDatabase, type TestDatabase } from '../support/test-database';
 import { seedAction } from './helpers/evidence-seed';
 

@@ -1,6 +1,6 @@
 import path from 'node:path';
-import { listEvents, verifyChain } from '../../src/db/evidence-repository';
-import { createPrincipalKey } from '../../src/db/principal-repository';
+import { listEvents, verifyChain } from '../../src/evidence/evidence-repository';
+import { createPrincipalKey } from '../../src/access/principal-repository';
 import { canonicalHash } from '../../src/evidence/payload-hash';
 import { startApiStack, type ApiStack, type Caller } from '../support/api-stack';
 import { readJson } from '../support/http';

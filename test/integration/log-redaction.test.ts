@@ -1,6 +1,6 @@
-import { verifyEvidence } from '../../src/audit/verify-evidence';
-import { createPrincipalKey } from '../../src/db/principal-repository';
-import { startDemoTarget, type DemoTarget } from '../../src/dev/demo-target';
+import { verifyEvidence } from '../../src/evidence/audit/verify-evidence';
+import { createPrincipalKey } from '../../src/access/principal-repository';
+import { startDemoTarget, type DemoTarget } from '../../src/ops/dev/demo-target';
 import { startApiChild, startWorkerChild, type ProcessEnv, type RunningChild } from '../support/process-stack';
 import { createTestDatabase, type TestDatabase } from '../support/test-database';
 import { FIXTURE_POLICY_DIR, uniqueKey } from '../support/workflow-harness';

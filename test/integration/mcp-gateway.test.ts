@@ -29,7 +29,7 @@ beforeAll(async () => {
     gateway.connect(
       new StdioClientTransport({
         command: process.execPath,
-        args: ['--import', 'tsx', 'src/cli/main.ts', 'mcp', 'gateway', '--upstream', upstreamCommand],
+        args: ['--import', 'tsx', 'src/ops/cli/main.ts', 'mcp', 'gateway', '--upstream', upstreamCommand],
         cwd: root,
         env: { ...inheritedEnv(), HOLDPOINT_URL: stack.baseUrl, HOLDPOINT_API_KEY: stack.keys.agent, HOLDPOINT_AGENT_ID: 'support-bot' },
         stderr: 'pipe',

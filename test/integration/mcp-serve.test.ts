@@ -8,10 +8,10 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { request as httpRequest } from 'node:http';
 import path from 'node:path';
-import { createHoldpointClient } from '../../src/client';
-import { createApprovalServer } from '../../src/mcp/approval-server';
-import type { ApprovalStatus } from '../../src/mcp/approval-status';
-import { serveStreamableHttp, type RunningHttpServer } from '../../src/mcp/http-transport';
+import { createHoldpointClient } from '../../src/agents/client';
+import { createApprovalServer } from '../../src/agents/mcp/approval-server';
+import type { ApprovalStatus } from '../../src/agents/mcp/approval-status';
+import { serveStreamableHttp, type RunningHttpServer } from '../../src/agents/mcp/http-transport';
 import { startApiStack, type ApiStack } from '../support/api-stack';
 import { readJson } from '../support/http';
 import { uniqueKey } from '../support/workflow-harness';
@@ -27,7 +27,7 @@ beforeAll(async () => {
   await stdio.connect(
     new StdioClientTransport({
       command: process.execPath,
-      args: ['--import', 'tsx', 'src/cli/main.ts', 'mcp', 'serve'],
+      args: ['--import', 'tsx', 'src/ops/cli/main.ts', 'mcp', 'serve'],
       cwd: root,
       env: { ...env, HOLDPOINT_URL: stack.baseUrl, HOLDPOINT_API_KEY: stack.keys.agent, HOLDPOINT_AGENT_ID: 'support-bot' },
       stderr: 'pipe',

@@ -1,4 +1,4 @@
-import type { ActionProjection } from '../../src/db/evidence-repository';
+import type { ActionProjection } from '../../src/evidence/evidence-repository';
 import type { JsonObject } from '../../src/shared/action';
 import { startApiStack, type ApiStack } from '../support/api-stack';
 import { readJson } from '../support/http';

@@ -6,16 +6,16 @@ import { Pool } from 'pg';
 import {
   appendEvent,
   appendEvents,
-  inTransaction,
   insertAction,
   listEvents,
   recordStep,
   recordSteps,
   verifyChain,
   type EvidenceEvent,
-} from '../../src/db/evidence-repository';
-import { migrate, readMigrations } from '../../src/db/migrate';
-import { createPool } from '../../src/db/pool';
+} from '../../src/evidence/evidence-repository';
+import { inTransaction } from '../../src/platform/postgres/transaction';
+import { migrate, readMigrations } from '../../src/platform/postgres/migrate';
+import { createPool } from '../../src/platform/postgres/pool';
 import { canonicalHash } from '../../src/evidence/payload-hash';
 import type { ActionRequest } from '../../src/shared/action';
 import { createTestDatabase, testDatabaseUrl, type TestDatabase } from '../support/test-database';
@@ -236,7 +236,7 @@ describe('evidence writes', () => {
     expect(verifyChain(events)).toEqual({ ok: true, events: 5, breaks: [] });
   });
 
-  // BUG (src/db/evidence-repository.ts, appendEvent): the head (max seq, hash) is read by the same
+  // BUG (src/evidence/evidence-repository.ts, appendEvent): the head (max seq, hash) is read by the same
   // READ COMMITTED statement that waits for the actions-row lock, so its snapshot predates the
   // other transaction's commit; two concurrent appends compute the same seq and the second fails
   // with `duplicate key value violates unique constraint "action_events_pkey"` instead of

@@ -3,8 +3,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Pool } from 'pg';
-import { parseApiKey } from '../../src/auth/api-keys';
-import { keysCommand } from '../../src/cli/keys-command';
+import { parseApiKey } from '../../src/access/api-keys';
+import { keysCommand } from '../../src/ops/cli/keys-command';
 import {
   authenticate,
   createPrincipalKey,
@@ -14,8 +14,8 @@ import {
   PrincipalError,
   revokeKeys,
   setPrincipalDisabled,
-} from '../../src/db/principal-repository';
-import { formatDevKeys, seedDevPrincipals, type DevKey } from '../../src/dev/dev-principals';
+} from '../../src/access/principal-repository';
+import { formatDevKeys, seedDevPrincipals, type DevKey } from '../../src/ops/dev/dev-principals';
 import { loadPolicy, loadPolicyFromSources } from '../../src/policy';
 import { createTestDatabase, type TestDatabase } from '../support/test-database';
 

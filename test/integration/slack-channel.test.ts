@@ -1,11 +1,11 @@
 import { WebClient } from '@slack/web-api';
-import { signSlackRequest } from '../../src/api/auth/slack-signature';
-import { loadConfig } from '../../src/config';
-import { upsertPrincipal } from '../../src/db/principal-repository';
-import { reviewerChannelsFromConfig } from '../../src/notifications/reviewer-channels';
-import type { ReviewNotification } from '../../src/notifications/review-notification';
-import { SlackChannel } from '../../src/notifications/slack-channel';
-import type { PostedSlackMessage } from '../../src/db/slack-message-repository';
+import { signSlackRequest } from '../../src/channels/slack/slack-signature';
+import { loadConfig } from '../../src/platform/config';
+import { upsertPrincipal } from '../../src/access/principal-repository';
+import { reviewerChannelsFromConfig } from '../../src/channels/reviewer-channels';
+import type { ReviewNotification } from '../../src/channels/review-notification';
+import { SlackChannel } from '../../src/channels/slack/slack-channel';
+import type { PostedSlackMessage } from '../../src/channels/slack/slack-message-repository';
 import { startApiStack, type ApiStack } from '../support/api-stack';
 import { eventually } from '../support/eventually';
 import { startFakeSlackApi, type FakeSlackApi, type SlackCall } from '../support/fake-slack-api';

@@ -1,12 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { ExecutionRejectedError } from '../../src/executors/executor';
-import { HttpExecutor } from '../../src/executors/http-executor';
-import type { ReviewNotification } from '../../src/notifications/review-notification';
+import { ExecutionRejectedError } from '../../src/gate/executors/executor';
+import { HttpExecutor } from '../../src/gate/executors/http-executor';
+import type { ReviewNotification } from '../../src/channels/review-notification';
 import type { ActionRequest } from '../../src/shared/action';
-import { verifyWebhook, type VerifyResult } from '../../src/notifications/standard-webhooks';
-import { WebhookChannel } from '../../src/notifications/webhook-channel';
+import { verifyWebhook, type VerifyResult } from '../../src/channels/webhooks/standard-webhooks';
+import { WebhookChannel } from '../../src/channels/webhooks/webhook-channel';
 
 const SECRET = `whsec_${randomBytes(24).toString('base64')}`;
 

@@ -1,9 +1,9 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { createPool } from '../../src/db/pool';
-import { migrate } from '../../src/db/migrate';
-import { ManagedProcess } from '../../src/dev/managed-process';
+import { createPool } from '../../src/platform/postgres/pool';
+import { migrate } from '../../src/platform/postgres/migrate';
+import { ManagedProcess } from '../../src/ops/dev/managed-process';
 import { ChaosStack, sleep, verifyAllChains } from './chaos-stack';
 import { eventually } from './eventually';
 import { readJson } from './http';

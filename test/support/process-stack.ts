@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { ManagedProcess } from '../../src/dev/managed-process';
+import { ManagedProcess } from '../../src/ops/dev/managed-process';
 
 const root = path.resolve(__dirname, '../..');
 
@@ -83,9 +83,9 @@ async function waitFor<T>(what: string, child: ManagedProcess, lines: string[], 
   }
 }
 
-/** `src/worker.ts` as its own process, the way `npm start` runs it; resolves once it polls. */
+/** `src/gate/worker.ts` as its own process, the way `npm start` runs it; resolves once it polls. */
 export async function startWorkerChild(env: ProcessEnv, timeoutMs = 60_000): Promise<RunningChild> {
-  const { child, lines } = spawnChild('worker', 'src/worker.ts', childEnv(env));
+  const { child, lines } = spawnChild('worker', 'src/gate/worker.ts', childEnv(env));
   const ready = new Promise<void>((resolve) => {
     const check = (chunk: Buffer) => {
       if (chunk.toString().includes('worker running')) {

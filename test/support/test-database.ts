@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { Pool } from 'pg';
-import { createPool } from '../../src/db/pool';
-import { migrate } from '../../src/db/migrate';
-import { grantRuntimeAccess, roleOf } from '../../src/db/runtime-role';
+import { createPool } from '../../src/platform/postgres/pool';
+import { migrate } from '../../src/platform/postgres/migrate';
+import { grantRuntimeAccess, roleOf } from '../../src/platform/postgres/runtime-role';
 
 export interface TestDatabase {
   /** The runtime role, as the API and worker connect: it may only insert and read evidence. */

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { generateApiKey, hashApiKey, parseApiKey } from '../../src/auth/api-keys';
+import { generateApiKey, hashApiKey, parseApiKey } from '../../src/access/api-keys';
 
 describe('generateApiKey', () => {
   it('formats keys as hp_<8 hex key id>_<base64url secret>', () => {

@@ -2,9 +2,9 @@ import { generateKeyPairSync } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { HeadsDigest, statementDigest, statementText, type CheckpointStatement } from '../../src/audit/checkpoint-statement';
-import { AuditKeyError, developmentKeyPath, generateAuditKey, loadAuditKey, signStatement, verifyStatement } from '../../src/audit/signing-key';
-import { loadConfig } from '../../src/config';
+import { HeadsDigest, statementDigest, statementText, type CheckpointStatement } from '../../src/evidence/audit/checkpoint-statement';
+import { AuditKeyError, developmentKeyPath, generateAuditKey, loadAuditKey, signStatement, verifyStatement } from '../../src/evidence/audit/signing-key';
+import { loadConfig } from '../../src/platform/config';
 
 const statement = (overrides: Partial<CheckpointStatement> = {}): CheckpointStatement => ({
   type: 'holdpoint.audit.checkpoint',

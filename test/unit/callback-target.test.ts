@@ -1,4 +1,4 @@
-import { classifyAddress, CallbackTargets, type ResolvedAddress } from '../../src/notifications/callback-target';
+import { classifyAddress, CallbackTargets, type ResolvedAddress } from '../../src/channels/callbacks/callback-target';
 
 // Nothing here opens a connection: every host name is answered by a mocked resolver, and the
 // addresses checked are only classified. That is how the private, link-local and metadata ranges

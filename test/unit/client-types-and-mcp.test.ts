@@ -1,8 +1,8 @@
-import type { ActionView } from '../../src/client';
-import { toActionView } from '../../src/api/services/action-view';
-import { splitCommandLine } from '../../src/mcp/command-line';
-import { serverSlug, toolActionType } from '../../src/mcp/gateway';
-import { loadMcpSettings, McpSettingsError } from '../../src/mcp/mcp-settings';
+import type { ActionView } from '../../src/agents/client';
+import { toActionView } from '../../src/gate/service/action-view';
+import { splitCommandLine } from '../../src/agents/mcp/command-line';
+import { serverSlug, toolActionType } from '../../src/agents/mcp/gateway';
+import { loadMcpSettings, McpSettingsError } from '../../src/agents/mcp/mcp-settings';
 import type { ActionState } from '../../src/shared/action-state';
 
 describe('client wire types', () => {

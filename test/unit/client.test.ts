@@ -1,5 +1,5 @@
-import { createHoldpointClient, HoldpointApiError, HoldpointConnectionError, isRefusal, toRefusal, type ActionView } from '../../src/client';
-import { parseRetryAfter, retryDelayMs, DEFAULT_RETRY_POLICY } from '../../src/client/retry-policy';
+import { createHoldpointClient, HoldpointApiError, HoldpointConnectionError, isRefusal, toRefusal, type ActionView } from '../../src/agents/client';
+import { parseRetryAfter, retryDelayMs, DEFAULT_RETRY_POLICY } from '../../src/agents/client/retry-policy';
 
 interface SeenRequest {
   method: string;

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { CONFIG_VARIABLES, ConfigError, loadConfig } from '../../src/config';
+import { CONFIG_VARIABLES, ConfigError, loadConfig } from '../../src/platform/config';
 
 const SECRET = 'whsec_c2VjcmV0LXNlY3JldC1zZWNyZXQ=';
 

@@ -1,4 +1,4 @@
-import { newTokenId, signDecisionToken, verifyDecisionToken, type DecisionTokenClaims } from '../../src/email/decision-token';
+import { newTokenId, signDecisionToken, verifyDecisionToken, type DecisionTokenClaims } from '../../src/channels/email/decision-token';
 
 const SECRET = 'email-token-secret-for-unit-tests-0123';
 const NOW = new Date('2026-03-01T12:00:00Z');

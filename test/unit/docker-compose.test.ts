@@ -1,11 +1,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
-import { CONFIG_VARIABLES, loadConfig } from '../../src/config';
-import { DEV_SERVER_DYNAMIC_CONFIG } from '../../src/dev/temporal-dev-server';
+import { CONFIG_VARIABLES, loadConfig } from '../../src/platform/config';
+import { DEV_SERVER_DYNAMIC_CONFIG } from '../../src/ops/dev/temporal-dev-server';
 
 // docker compose can't run in CI here, so the production topology is checked statically: the
-// holdpoint services must configure themselves only through src/config.ts and pass its
+// holdpoint services must configure themselves only through src/platform/config.ts and pass its
 // production validation, and the image must start entry points that exist.
 
 const root = path.resolve(__dirname, '../..');
@@ -80,7 +80,7 @@ describe('docker-compose.yml', () => {
   });
 
   describe.each(HOLDPOINT_SERVICES)('%s', (name) => {
-    it('sets only variables that src/config.ts reads', () => {
+    it('sets only variables that src/platform/config.ts reads', () => {
       const unknown = Object.keys(environmentOf(name)).filter((key) => !CONFIG_VARIABLES.includes(key));
       expect(unknown).toEqual([]);
     });
@@ -109,7 +109,7 @@ describe('docker-compose.yml', () => {
   });
 
   it('starts the worker and the API only after search attributes are registered', () => {
-    expect(commandOf('holdpoint-setup')).toEqual(['node', 'dist/cli/main.js', 'setup']);
+    expect(commandOf('holdpoint-setup')).toEqual(['node', 'dist/ops/cli/main.js', 'setup']);
     for (const name of ['holdpoint-worker', 'holdpoint-api']) {
       const deps = service(name).depends_on as Record<string, { condition?: string }>;
       expect(deps['holdpoint-setup']?.condition).toBe('service_completed_successfully');
@@ -192,10 +192,10 @@ describe('Dockerfile', () => {
     const cmd = instructions.filter((line) => /^CMD\s/i.test(line)).at(-1);
     expect(cmd).toBeDefined();
     const dockerCommand = JSON.parse(cmd!.replace(/^CMD\s+/i, '')) as string[];
-    expect(dockerCommand).toEqual(['node', 'dist/worker.js']);
+    expect(dockerCommand).toEqual(['node', 'dist/gate/worker.js']);
 
     const distFiles = new Set([dockerCommand[1]!, ...HOLDPOINT_SERVICES.map((name) => commandOf(name)[1]!)]);
-    expect([...distFiles].sort()).toEqual(['dist/api/server.js', 'dist/cli/main.js', 'dist/worker.js']);
+    expect([...distFiles].sort()).toEqual(['dist/api/server.js', 'dist/gate/worker.js', 'dist/ops/cli/main.js']);
     const missing = [...distFiles].map(sourceOf).filter((file) => !fs.existsSync(path.join(root, file)));
     expect(missing).toEqual([]);
   });

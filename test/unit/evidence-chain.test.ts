@@ -1,4 +1,4 @@
-import { eventHash, verifyChain, type EvidenceEvent, type StoredEvent } from '../../src/db/evidence-repository';
+import { eventHash, verifyChain, type EvidenceEvent, type StoredEvent } from '../../src/evidence/evidence-repository';
 
 const ACTION = 'action-11-support-bot-k1';
 

@@ -1,8 +1,8 @@
 import { MockActivityEnvironment } from '@temporalio/testing';
-import { createExecutionActivities } from '../../src/activities/execution-activities';
-import { startDemoTarget, type DemoTarget } from '../../src/dev/demo-target';
-import type { ExecutionOutcome } from '../../src/executors/executor';
-import { HttpExecutor } from '../../src/executors/http-executor';
+import { createExecutionActivities } from '../../src/gate/activities/execution-activities';
+import { startDemoTarget, type DemoTarget } from '../../src/ops/dev/demo-target';
+import type { ExecutionOutcome } from '../../src/gate/executors/executor';
+import { HttpExecutor } from '../../src/gate/executors/http-executor';
 import type { ActionRequest } from '../../src/shared/action';
 
 // Defect 8 of issue 13: the executor saw only the action type and the payload, so the resource the

@@ -1,5 +1,5 @@
 import { Writable } from 'node:stream';
-import { createLogger } from '../../src/logger';
+import { createLogger } from '../../src/platform/logger';
 import { compileReasonTemplate, renderReason } from '../../src/policy/reason-template';
 import type { ActionRequest } from '../../src/shared/action';
 

@@ -10,9 +10,9 @@ import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
-import type { HoldpointClient } from '../../src/client';
-import { createApprovalServer } from '../../src/mcp/approval-server';
-import { createGatewayServer } from '../../src/mcp/gateway';
+import type { HoldpointClient } from '../../src/agents/client';
+import { createApprovalServer } from '../../src/agents/mcp/approval-server';
+import { createGatewayServer } from '../../src/agents/mcp/gateway';
 
 /** A Holdpoint client that records every call and answers none: nothing may reach it. */
 function recordingHoldpoint(calls: string[]): HoldpointClient {

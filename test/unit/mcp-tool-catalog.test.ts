@@ -1,4 +1,4 @@
-import { gatedTools, toolCatalog } from '../../src/mcp/tool-catalog';
+import { gatedTools, toolCatalog } from '../../src/agents/mcp/tool-catalog';
 
 describe('gatedTools', () => {
   it('maps each listed name to its action type, refusing names that share one', () => {

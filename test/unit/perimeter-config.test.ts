@@ -1,6 +1,6 @@
-import { startConfiguredCheckpoints } from '../../src/audit/checkpoint-schedule';
-import { generateAuditKey } from '../../src/audit/signing-key';
-import { ConfigError, loadConfig } from '../../src/config';
+import { startConfiguredCheckpoints } from '../../src/evidence/audit/checkpoint-schedule';
+import { generateAuditKey } from '../../src/evidence/audit/signing-key';
+import { ConfigError, loadConfig } from '../../src/platform/config';
 
 /** The ConfigError message for this environment (fails the test if it loads). */
 function configError(env: NodeJS.ProcessEnv): string {

@@ -1,5 +1,5 @@
-import { compareWithCandidate, decidingRule } from '../../src/policy-shadow/shadow-comparison';
-import { formatShadowReport, ShadowReportBuilder } from '../../src/policy-shadow/shadow-report';
+import { compareWithCandidate, decidingRule } from '../../src/policy/shadow/shadow-comparison';
+import { formatShadowReport, ShadowReportBuilder } from '../../src/policy/shadow/shadow-report';
 import { loadPolicyFromSources } from '../../src/policy/policy-loader';
 import { evaluate } from '../../src/policy/policy-evaluator';
 import type { ActionRequest } from '../../src/shared/action';

@@ -1,8 +1,8 @@
-import { verifyDecisionToken } from '../../src/email/decision-token';
-import { renderReviewEmail } from '../../src/email/review-email';
+import { verifyDecisionToken } from '../../src/channels/email/decision-token';
+import { renderReviewEmail } from '../../src/channels/email/review-email';
 import { canonicalHash } from '../../src/evidence/payload-hash';
-import { EmailChannel } from '../../src/notifications/email-channel';
-import type { ReviewNotification } from '../../src/notifications/review-notification';
+import { EmailChannel } from '../../src/channels/email/email-channel';
+import type { ReviewNotification } from '../../src/channels/review-notification';
 import type { JsonObject } from '../../src/shared/action';
 
 /**

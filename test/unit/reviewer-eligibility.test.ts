@@ -1,6 +1,6 @@
-import { HttpProblem } from '../../src/api/problem';
-import { assertCurrentlyEligible, type CurrentIdentity } from '../../src/api/services/reviewer-eligibility';
-import type { Principal } from '../../src/auth/principal';
+import { HttpProblem } from '../../src/platform/http/problem';
+import { assertCurrentlyEligible, type CurrentIdentity } from '../../src/access/reviewer-eligibility';
+import type { Principal } from '../../src/access/principal';
 
 /** Who may decide now, whatever they could when the action was routed (issue 13, defect 5). */
 

@@ -1,8 +1,8 @@
 import type { KnownBlock } from '@slack/types';
 import { canonicalHash } from '../../src/evidence/payload-hash';
-import type { ReviewNotification } from '../../src/notifications/review-notification';
-import { denyModal, type SlackReviewCard } from '../../src/notifications/slack-blocks';
-import { SlackChannel } from '../../src/notifications/slack-channel';
+import type { ReviewNotification } from '../../src/channels/review-notification';
+import { denyModal, type SlackReviewCard } from '../../src/channels/slack/slack-blocks';
+import { SlackChannel } from '../../src/channels/slack/slack-channel';
 import type { JsonObject } from '../../src/shared/action';
 
 /**

@@ -1,4 +1,4 @@
-import { signSlackRequest, verifySlackRequest } from '../../src/api/auth/slack-signature';
+import { signSlackRequest, verifySlackRequest } from '../../src/channels/slack/slack-signature';
 
 // The worked example of Slack's "Verifying requests from Slack" guide.
 const SECRET = '8f742231b10e8888abcd99yyyzzz85a5';

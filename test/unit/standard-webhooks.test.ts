@@ -1,5 +1,5 @@
 import { createHmac, randomBytes } from 'node:crypto';
-import { signWebhook, verifyWebhook, type SignedHeaders } from '../../src/notifications/standard-webhooks';
+import { signWebhook, verifyWebhook, type SignedHeaders } from '../../src/channels/webhooks/standard-webhooks';
 
 const SECRET = `whsec_${randomBytes(24).toString('base64')}`;
 const OTHER = `whsec_${randomBytes(24).toString('base64')}`;

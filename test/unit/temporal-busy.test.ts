@@ -1,7 +1,7 @@
 import express from 'express';
 import type { AddressInfo } from 'node:net';
 import { ServiceError } from '@temporalio/client';
-import { isResourceExhausted, problemMiddleware } from '../../src/api/problem';
+import { isResourceExhausted, problemMiddleware } from '../../src/platform/http/problem';
 
 /** A Temporal refusal for load is the caller's cue to come back: 429 with Retry-After, never "unreachable". */
 describe('Temporal refusing for load', () => {

@@ -1,9 +1,9 @@
 import { WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
-import { ActionService } from '../../src/api/services/action-service';
-import { listEvents, verifyChain } from '../../src/db/evidence-repository';
-import { startDemoTarget, type DemoTarget } from '../../src/dev/demo-target';
+import { ActionService } from '../../src/gate/service/action-service';
+import { listEvents, verifyChain } from '../../src/evidence/evidence-repository';
+import { startDemoTarget, type DemoTarget } from '../../src/ops/dev/demo-target';
 import { canonicalHash } from '../../src/evidence/payload-hash';
 import type { ActionRequest } from '../../src/shared/action';
 import type { ActionState } from '../../src/shared/action-state';

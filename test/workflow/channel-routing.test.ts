@@ -1,8 +1,8 @@
 import type { WorkflowHandle } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
-import { ActionService } from '../../src/api/services/action-service';
-import type { ChannelDelivery, NotificationChannel, ReviewNotification } from '../../src/notifications/review-notification';
+import { ActionService } from '../../src/gate/service/action-service';
+import type { ChannelDelivery, NotificationChannel, ReviewNotification } from '../../src/channels/review-notification';
 import { evaluate, loadPolicyFromSources } from '../../src/policy';
 import type { ActionState } from '../../src/shared/action-state';
 import { decideUpdate, stateQuery } from '../../src/shared/messages';

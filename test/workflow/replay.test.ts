@@ -20,7 +20,7 @@ let workflowBundle: WorkflowBundleWithSourceMap;
 
 beforeAll(async () => {
   const quiet = { trace() {}, debug() {}, info() {}, warn() {}, error() {}, log() {} };
-  workflowBundle = await bundleWorkflowCode({ workflowsPath: require.resolve('../../src/workflows'), logger: quiet as never });
+  workflowBundle = await bundleWorkflowCode({ workflowsPath: require.resolve('../../src/gate/workflow'), logger: quiet as never });
 });
 
 it('has a stored history for each workflow path', () => {

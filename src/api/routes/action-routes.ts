@@ -1,18 +1,18 @@
 import type { OpenAPIRegistry } from '@asteasolutions/zod-to-openapi';
 import { z } from 'zod';
 import type { ActionState } from '../../shared/action-state';
-import { principalOf } from '../auth/authenticate';
-import { DocumentedRouter, problem } from '../documented-router';
-import { HttpProblem } from '../problem';
-import type { CallbackTargets } from '../../notifications/callback-target';
-import { actionRequestSchema, idempotencyKeySchema } from '../schemas/action-request';
+import { principalOf } from '../../access/authenticate';
+import { DocumentedRouter, problem } from '../../platform/http/documented-router';
+import { HttpProblem } from '../../platform/http/problem';
+import type { CallbackTargets } from '../../channels/callbacks/callback-target';
+import { actionRequestSchema, idempotencyKeySchema } from '../../gate/action-request';
 import { actionIdParams, cancelBody, decisionBody, executionReportBody, inboxQuery, listQuery, submitQuery, waitQuery } from '../schemas/api-inputs';
 import { actionPageSchema, actionViewSchema } from '../schemas/response-schemas';
-import type { ActionQueries } from '../services/action-queries';
-import type { ActionService } from '../services/action-service';
-import type { OpenActionCap } from '../services/open-action-cap';
-import { toActionView } from '../services/action-view';
-import { parseInput } from '../validate';
+import type { ActionQueries } from '../../gate/service/action-queries';
+import type { ActionService } from '../../gate/service/action-service';
+import type { OpenActionCap } from '../../gate/service/open-action-cap';
+import { toActionView } from '../../gate/service/action-view';
+import { parseInput } from '../../platform/http/validate';
 
 export interface ActionRouteOptions {
   actions: ActionService;

@@ -1,4 +1,4 @@
-import type { generateDocument } from '../openapi-registry';
+import type { generateDocument } from '../../platform/http/openapi-registry';
 
 type OpenAPIObject = ReturnType<typeof generateDocument>;
 

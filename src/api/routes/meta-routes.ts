@@ -2,8 +2,8 @@ import type { OpenAPIRegistry } from '@asteasolutions/zod-to-openapi';
 import type { Client } from '@temporalio/client';
 import type { Pool } from 'pg';
 import { z } from 'zod';
-import { DocumentedRouter } from '../documented-router';
-import { generateDocument } from '../openapi-registry';
+import { DocumentedRouter } from '../../platform/http/documented-router';
+import { generateDocument } from '../../platform/http/openapi-registry';
 import { renderApiDocs } from './api-docs-page';
 
 async function check(name: string, probe: () => Promise<unknown>, timeoutMs = 2_000): Promise<[string, string]> {

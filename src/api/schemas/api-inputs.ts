@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { jsonObjectSchema, jsonValueSchema } from './json-schemas';
-import '../openapi-registry';
-import { identifier } from './action-request';
+import { jsonObjectSchema, jsonValueSchema } from '../../platform/http/json-schemas';
+import '../../platform/http/openapi-registry';
+import { identifier } from '../../gate/action-request';
 import { parseActionId } from '../../shared/action-id';
 
 

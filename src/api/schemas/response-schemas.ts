@@ -1,16 +1,9 @@
 import { z } from 'zod';
-import '../openapi-registry';
+import '../../platform/http/openapi-registry';
+import { problemSchema } from '../../platform/http/problem-schema';
 
-export const problemSchema = z
-  .object({
-    type: z.string(),
-    title: z.string(),
-    status: z.number().int(),
-    detail: z.string(),
-    instance: z.string().optional(),
-    issues: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
-  })
-  .openapi('Problem', { description: 'RFC 9457 problem details' });
+export { problemSchema };
+
 
 const jsonObject = z.record(z.string(), z.unknown());
 

@@ -1,4 +1,4 @@
-import { signDecisionToken, newTokenId } from '../../../src/email/decision-token';
+import { signDecisionToken, newTokenId } from '../../../src/channels/email/decision-token';
 import { startApiStack, type ApiStack } from '../../support/api-stack';
 import { ATTACK_POLICY_DIR, attackKit } from './attack-helpers';
 

@@ -1,5 +1,6 @@
 import type { Pool } from 'pg';
-import { appendEvent, inTransaction, insertAction, updateProjection, type ActionProjection } from '../../../src/db/evidence-repository';
+import { appendEvent, insertAction, updateProjection, type ActionProjection } from '../../../src/evidence/evidence-repository';
+import { inTransaction } from '../../../src/platform/postgres/transaction';
 import { canonicalHash } from '../../../src/evidence/payload-hash';
 import type { ActionRequest, JsonObject } from '../../../src/shared/action';
 
