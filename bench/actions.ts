@@ -19,7 +19,7 @@ export function actionBody(type: BenchActionType) {
     agent: { id: 'bench-agent' },
     action: { type },
     resource: { type: 'bench', id: `r-${counter}` },
-    payload: { amount: counter % 1000, note: 'benchmark' },
+    payload: { amount: counter % 1000, account: `acc-${counter % 100}`, note: 'benchmark' },
   };
 }
 

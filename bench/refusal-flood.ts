@@ -1,5 +1,5 @@
 /**
- * Issue 15's refusal figure: the latency of an authenticated GET while 300 connections flood the
+ * The refusal figure: the latency of an authenticated GET while 300 connections flood the
  * API with unauthenticated 256 KB POSTs, beside the same GET without the flood (the floor) in the
  * same run. API, flood and measurement are three processes; every byte goes to loopback.
  *

@@ -1,8 +1,11 @@
 /**
- * `npm run bench [-- --quick]`: what the gate costs an agent, against the floor of the same stack
- * (issue 8). Starts its own dev server, embedded Postgres, worker process and API (TEMPORAL_ADDRESS /
+ * `npm run bench [-- --quick]`: what the gate costs an agent, against the floor of the same stack.
+ * Starts its own dev server, embedded Postgres, worker process and API (TEMPORAL_ADDRESS /
  * DATABASE_URL reuse configured ones), warms up, measures, stops everything, writes
  * bench/results.json and prints a markdown table.
+ *
+ * `npm run bench -- --limits [--quick]`: figure 7 alone, the gate's throughput with and without
+ * three cumulative limits in the same run (bench/figures/limits.ts); writes bench/results-limits-gate.json.
  */
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -15,6 +18,7 @@ import { measureDecisionToAgent } from './figures/decision';
 import { measureLatency } from './figures/latency';
 import { measurePending } from './figures/pending';
 import { alive } from './processes';
+import { measureLimitsThroughput } from './figures/limits';
 import { measurePolicy } from './figures/policy';
 import { startBenchStack } from './stack';
 import { round } from './stats';
@@ -25,10 +29,13 @@ const { values: flags } = parseArgs({
     // Experiment: another workflow cache bound than the shipped WORKER_MAX_CACHED_WORKFLOWS default.
     'max-cached-workflows': { type: 'string' },
     'pending-budget': { type: 'string' },
-    out: { type: 'string', default: 'results.json' },
+    // Figure 7 only: throughput with and without cumulative limits.
+    limits: { type: 'boolean', default: false },
+    out: { type: 'string' },
   },
 });
 const quick = flags.quick ?? false;
+const outFile = path.basename(flags.out ?? (flags.limits ? 'results-limits-gate.json' : 'results.json'));
 // Through the shipped schema: the same default and the same checks (the SDK turns 1 into 2 with a warning).
 const maxCachedWorkflows = loadConfig({ WORKER_MAX_CACHED_WORKFLOWS: flags['max-cached-workflows'] }).worker.maxCachedWorkflows;
 
@@ -37,6 +44,10 @@ const PLAN = quick
   : { latencySamples: 200, warmup: 30, concurrency: [1, 8, 64, 256], throughputSeconds: 15, floorConcurrency: [8, 64, 256], decisionSamples: 300, pending: 10_000, pendingBudgetS: 1_200, inboxSamples: 300, policySizes: [10, 100, 1_000, 10_000], policyMs: 1_000 };
 
 if (flags['pending-budget']) PLAN.pendingBudgetS = Number(flags['pending-budget']);
+
+const LIMITS_PLAN = quick
+  ? { warmupSeconds: 4, figure: { concurrency: [8, 64], slices: 2, sliceSeconds: 5 } }
+  : { warmupSeconds: 8, figure: { concurrency: [1, 8, 64], slices: 4, sliceSeconds: 8 } };
 
 const started = Date.now();
 const log = (line: string) => process.stderr.write(`[bench +${((Date.now() - started) / 1000).toFixed(1)}s] ${line}\n`);
@@ -61,7 +72,8 @@ function machine() {
 
 async function main() {
   const host = machine();
-  log(`mode: ${quick ? 'quick' : 'full'}; ${host.nproc} cpus; node ${host.node}`);
+  log(`mode: ${quick ? 'quick' : 'full'}${flags.limits ? ', figure 7 (limits) only' : ''}; ${host.nproc} cpus; node ${host.node}`);
+  if (flags.limits) return runLimitsFigure(host);
 
   // Figure 6 first: pure CPU, before the stack adds noise.
   log('policy evaluation…');
@@ -118,11 +130,62 @@ async function main() {
   results.durationS = round((Date.now() - started) / 1000, 1);
   results.stopped = { childPids, stillRunning: leftovers };
 
-  const outDir = __dirname;
-  fs.writeFileSync(path.join(outDir, path.basename(flags.out ?? 'results.json')), `${JSON.stringify(results, null, 2)}\n`);
-  const table = renderTable(results as unknown as BenchResults);
+  writeResults(results, renderTable(results as unknown as BenchResults), leftovers);
+}
+
+function writeResults(results: Record<string, unknown>, table: string, leftovers: number[]) {
+  const file = path.join(__dirname, outFile);
+  fs.writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
   process.stdout.write(`${table}\n`);
-  log(`wrote ${path.relative(process.cwd(), path.join(outDir, path.basename(flags.out ?? 'results.json')))}; ${leftovers.length ? `still running: ${leftovers.join(', ')}` : 'everything stopped'}`);
+  log(`wrote ${path.relative(process.cwd(), file)}; ${leftovers.length ? `still running: ${leftovers.join(', ')}` : 'everything stopped'}`);
+}
+
+/** Figure 7 alone: one stack, a warm-up with each policy, then limits on and off in alternating slices. */
+async function runLimitsFigure(host: ReturnType<typeof machine>) {
+  const stack = await startBenchStack(log, { maxCachedWorkflows });
+  const launched = stack.childPids();
+  const childPids = [...launched.temporal, ...launched.postgres, ...launched.worker];
+  let results: Record<string, unknown>;
+  try {
+    for (const variant of ['plain', 'limits'] as const) {
+      log(`warm-up with the ${variant} policy, ${LIMITS_PLAN.warmupSeconds}s…`);
+      await stack.worker.usePolicy(variant);
+      await measureThroughput(stack, 8, LIMITS_PLAN.warmupSeconds);
+    }
+    log(`figure 7: concurrency ${LIMITS_PLAN.figure.concurrency.join(', ')}, ${LIMITS_PLAN.figure.slices} slices of ${LIMITS_PLAN.figure.sliceSeconds}s per policy…`);
+    const limits = await measureLimitsThroughput(stack, LIMITS_PLAN.figure, log);
+    results = {
+      mode: quick ? 'quick' : 'full',
+      figure: 'gate throughput with three cumulative limits vs without, same run',
+      finishedAt: new Date().toISOString(),
+      durationS: 0,
+      machine: host,
+      stack: { temporal: stack.external.temporal ? 'TEMPORAL_ADDRESS' : 'temporal server start-dev', postgres: stack.external.postgres ? 'DATABASE_URL' : 'embedded Postgres', maxCachedWorkflows },
+      plan: LIMITS_PLAN,
+      limits,
+      loadAverageAtEnd: os.loadavg().map((x) => round(x)),
+    };
+  } finally {
+    log('stopping the stack…');
+    await stack.stop();
+  }
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  const leftovers = alive(childPids);
+  results.durationS = round((Date.now() - started) / 1000, 1);
+  results.stopped = { childPids, stillRunning: leftovers };
+  writeResults(results, renderLimitsTable(results.limits as Awaited<ReturnType<typeof measureLimitsThroughput>>), leftovers);
+}
+
+export function renderLimitsTable(figure: Awaited<ReturnType<typeof measureLimitsThroughput>>): string {
+  const rows = figure.points.map((p) => [
+    `7 Throughput, concurrency ${p.concurrency}, ${p.variant === 'limits' ? 'three limits' : 'no limits'}`,
+    `${p.actionsPerSecond} actions/s (slices ${p.slices.join(', ')}) · ${p.completed} ok / ${p.errors} errors · CPU/action ${p.cpuMsPerAction.total} ms (postgres ${p.cpuMsPerAction.postgres})`,
+  ]);
+  rows.push([
+    '7 Best point, limits / no limits',
+    `${figure.best.limits.actionsPerSecond} / ${figure.best.plain.actionsPerSecond} actions/s = ${figure.ratio} (drop ${figure.dropPercent} %, target ≤ 10 %) ${verdict(figure.dropPercent <= 10)}`,
+  ]);
+  return ['| Figure | Result |', '|---|---|', ...rows.map((row) => `| ${row.join(' | ')} |`)].join('\n');
 }
 
 type BenchResults = {

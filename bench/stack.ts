@@ -32,7 +32,7 @@ export interface BenchStack {
   /** Long-polls the API holds right now (its change feed's waiters). */
   waiting(): number;
   /** The Holdpoint and floor workers' own process. */
-  worker: Pick<WorkerChild, 'pid' | 'maxCachedWorkflows' | 'memory'>;
+  worker: Pick<WorkerChild, 'pid' | 'maxCachedWorkflows' | 'memory' | 'usePolicy'>;
   /** Pids of the processes we started (for CPU, RSS and the check that nothing is left running). */
   childPids(): { temporal: number[]; postgres: number[]; worker: number[] };
   request(method: string, urlPath: string, options: { key: string; body?: unknown; headers?: Record<string, string> }): Promise<Response>;

@@ -1,5 +1,5 @@
 /**
- * Issue 13's waiting figure: N concurrent waiters (default 1,000) on one pending action, then a
+ * The waiting figure: N concurrent waiters (default 1,000) on one pending action, then a
  * routed reviewer's decision. Prints the decision's status and how long after it every waiter had
  * its answer, beside the same figure for one waiter (the floor) in the same run; stops everything.
  *

@@ -1,13 +1,18 @@
 import { spawn } from 'node:child_process';
+import type { BenchPolicyVariant } from './bench-policy';
 import { WORKER_SPEC_ENV, type FromWorkerMessage, type ProcessMemory, type ToWorkerMessage, type WorkerProcessSpec } from './worker-protocol';
 
 const ENTRY = require.resolve('./worker-process');
+
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
 export interface WorkerChild {
   pid: number;
   maxCachedWorkflows: number;
   /** The worker process's memory, read there after a full GC. */
   memory(): Promise<ProcessMemory>;
+  /** Resolves once the worker evaluates with this bench policy variant. */
+  usePolicy(variant: BenchPolicyVariant): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -23,7 +28,7 @@ export async function startWorkerChild(spec: WorkerProcessSpec, log: (line: stri
   process.once('exit', killOnExit);
 
   let stopping = false;
-  const requests = new Map<number, { resolve: (memory: ProcessMemory) => void; reject: (err: Error) => void }>();
+  const requests = new Map<number, { resolve: (message: FromWorkerMessage) => void; reject: (err: Error) => void }>();
   const exited = new Promise<string>((resolve) => {
     child.once('exit', (code, signal) => {
       process.off('exit', killOnExit);
@@ -41,7 +46,7 @@ export async function startWorkerChild(spec: WorkerProcessSpec, log: (line: stri
     void exited.then((how) => reject(new Error(`worker process exited before it was ready (${how})`)));
     child.on('message', (message: FromWorkerMessage) => {
       if (message.type === 'ready') return resolve();
-      requests.get(message.id)?.resolve({ rss: message.rss, heapUsed: message.heapUsed });
+      requests.get(message.id)?.resolve(message);
       requests.delete(message.id);
     });
   });
@@ -59,20 +64,27 @@ export async function startWorkerChild(spec: WorkerProcessSpec, log: (line: stri
   });
 
   let nextId = 0;
+  const ask = (message: DistributiveOmit<ToWorkerMessage, 'id'>) =>
+    new Promise<FromWorkerMessage>((resolve, reject) => {
+      const id = ++nextId;
+      requests.set(id, { resolve, reject });
+      child.send({ ...message, id } as ToWorkerMessage, (err) => {
+        if (!err) return;
+        requests.delete(id);
+        reject(err);
+      });
+    });
   return {
     pid: child.pid!,
     maxCachedWorkflows: spec.maxCachedWorkflows,
-    memory: () =>
-      new Promise((resolve, reject) => {
-        const id = ++nextId;
-        requests.set(id, { resolve, reject });
-        const request: ToWorkerMessage = { type: 'memory', id };
-        child.send(request, (err) => {
-          if (!err) return;
-          requests.delete(id);
-          reject(err);
-        });
-      }),
+    memory: async () => {
+      const answer = await ask({ type: 'memory' });
+      if (answer.type !== 'memory') throw new Error(`worker process answered ${answer.type} to a memory request`);
+      return { rss: answer.rss, heapUsed: answer.heapUsed };
+    },
+    usePolicy: async (variant) => {
+      await ask({ type: 'policy', variant });
+    },
     stop,
   };
 }

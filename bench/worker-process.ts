@@ -8,7 +8,7 @@ import pino from 'pino';
 import { createPool } from '../src/platform/postgres/pool';
 import { HttpExecutor } from '../src/gate/executors/http-executor';
 import { createHoldpointWorker, WORKFLOWS_PATH } from '../src/gate/worker-runtime';
-import { loadBenchPolicy } from './bench-policy';
+import { switchableBenchEngine } from './bench-policy';
 import type { FloorActivities } from './floor-workflow';
 import { WORKER_SPEC_ENV, type FromWorkerMessage, type ToWorkerMessage, type WorkerProcessSpec } from './worker-protocol';
 
@@ -31,6 +31,8 @@ async function main(): Promise<number> {
   const pool = createPool(spec.databaseUrl, 20);
   const connection = await NativeConnection.connect({ address: spec.temporalAddress });
   const floorActivities: FloorActivities = { noop: async () => undefined };
+  // The bench policy, with or without cumulative limits, as the bench asks (figure 7 alternates).
+  const policy = switchableBenchEngine();
   const workers = await Promise.all([
     createHoldpointWorker({
       connection,
@@ -40,7 +42,7 @@ async function main(): Promise<number> {
       maxCachedWorkflows: spec.maxCachedWorkflows,
       deps: {
         pool,
-        policy: loadBenchPolicy().engine,
+        policy,
         channels: [],
         executors: new Map([['target', new HttpExecutor({ url: spec.targetUrl })]]),
         logger: pino({ level: 'silent' }),
@@ -62,7 +64,11 @@ async function main(): Promise<number> {
   // The IPC channel closes however the bench ends, SIGKILL included: never outlive it.
   process.once('disconnect', shutdown);
   process.on('message', (message: ToWorkerMessage) => {
-    if (message.type !== 'memory') return;
+    if (message.type === 'policy') {
+      policy.use(message.variant);
+      send({ type: 'policy', id: message.id, variant: message.variant });
+      return;
+    }
     // After a full GC, so the figure is what the worker holds rather than garbage not yet collected.
     global.gc?.();
     const { rss, heapUsed } = process.memoryUsage();

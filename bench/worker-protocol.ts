@@ -1,3 +1,5 @@
+import type { BenchPolicyVariant } from './bench-policy';
+
 /** What the bench's worker process runs against. */
 export interface WorkerProcessSpec {
   temporalAddress: string;
@@ -18,5 +20,6 @@ export interface ProcessMemory {
   heapUsed: number;
 }
 
-export type ToWorkerMessage = { type: 'memory'; id: number };
-export type FromWorkerMessage = { type: 'ready' } | ({ type: 'memory'; id: number } & ProcessMemory);
+/** `policy`: evaluate from now on with that bench policy variant (answered with `policy` once in use). */
+export type ToWorkerMessage = { type: 'memory'; id: number } | { type: 'policy'; id: number; variant: BenchPolicyVariant };
+export type FromWorkerMessage = { type: 'ready' } | ({ type: 'memory'; id: number } & ProcessMemory) | { type: 'policy'; id: number; variant: BenchPolicyVariant };

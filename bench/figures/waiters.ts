@@ -19,7 +19,7 @@ export interface WaitersFigure {
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
- * Issue 13's figure: `count` agents wait on one pending action — half GET /wait, a quarter
+ * The waiting figure: `count` agents wait on one pending action — half GET /wait, a quarter
  * POST ?wait retries of the same submission (same key and body), a quarter GET /wait?until=completed
  * — then the routed reviewer decides. Waits hold nothing in Temporal, so the decision must answer 2xx
  * and every waiter return within a second of it.

@@ -43,7 +43,7 @@ export interface AppOptions {
   trustProxy?: boolean | number | string[];
   /** Approvals faster than this count as rubber stamps in /v1/metrics (RUBBER_STAMP_SECONDS; default 10). */
   rubberStampSeconds?: number;
-  /** The reviewer console, Slack interactivity and email decision links (issue 5). */
+  /** The reviewer console, Slack interactivity and email decision links. */
   reviewerChannels?: ReviewerChannelOptions;
   /** Where long-polls learn of changes (one LISTEN connection per process); default: the app's own. */
   changes?: ActionChangeFeed;
@@ -92,7 +92,7 @@ export function createApp(options: AppOptions): express.Express {
   );
   app.use(requestDeadline());
   app.use(helmet());
-  // Who is asking and how often, before any body is read: a refusal costs a header parse (issue 15).
+  // Who is asking and how often, before any body is read: a refusal costs a header parse.
   const perMinute = options.rateLimitPerMinute ?? 600;
   const failures = new CredentialFailures(perMinute);
   app.use(authenticateRequests(options.pool, failures));

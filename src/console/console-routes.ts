@@ -11,6 +11,7 @@ import { principalOf } from '../access/authenticate';
 import { DocumentedRouter, problem } from '../platform/http/documented-router';
 import { HttpProblem } from '../platform/http/problem';
 import { parseInput } from '../platform/http/validate';
+import type { Assert, ConsolePrincipal, ConsoleSession, Exactly } from '../shared/wire-types';
 
 export interface ConsoleRouteOptions {
   pool: Pool;
@@ -25,11 +26,12 @@ export interface ConsoleRouteOptions {
 const signInBody = z.strictObject({ apiKey: z.string().min(1).max(200).openapi({ description: 'A reviewer or admin API key' }) }).openapi('ConsoleSignIn');
 const sessionView = z
   .object({
-    principal: z.object({ id: z.string(), role: z.enum(['reviewer', 'admin']), groups: z.array(z.string()) }),
+    principal: z.object({ id: z.string(), role: z.enum(['reviewer', 'admin'] satisfies ConsolePrincipal['role'][]), groups: z.array(z.string()) }),
     csrfToken: z.string().nullable().openapi({ description: 'Send as X-CSRF-Token on every POST made with the session cookie' }),
     expiresAt: z.string().nullable(),
   })
-  .openapi('ConsoleSession');
+  .openapi('ConsoleSession') satisfies z.ZodType<ConsoleSession>;
+type _Exact = Assert<Exactly<z.output<typeof sessionView>, ConsoleSession>>;
 const json = (schema: z.ZodType, description: string) => ({ description, content: { 'application/json': { schema } } });
 
 // The console's own policy: scripts and styles from this origin only, no framing, no form posts elsewhere.

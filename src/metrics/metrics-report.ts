@@ -1,6 +1,16 @@
 import type { Pool } from 'pg';
 import type { Principal } from '../access/principal';
 import { readableBy } from '../access/action-access';
+import type {
+  MetricsBucket,
+  MetricsDimension,
+  MetricsExecutionCounts,
+  MetricsGroupResponseStats,
+  MetricsReport,
+  MetricsResponseStats,
+  MetricsReviewerResponseStats,
+  MetricsVolumeRow,
+} from '../shared/wire-types';
 import { REVIEW_RESPONSE_BUCKETS } from './prometheus-metrics';
 
 /**
@@ -15,16 +25,15 @@ const VERDICT_SQL = `CASE
   WHEN a.decided_at IS NULL THEN 'pending'
   ELSE 'approved' END`;
 
+/** The SQL of each dimension `volume` can be grouped by. */
 export const VOLUME_DIMENSIONS = {
   actionType: 'a.action_type',
   risk: "COALESCE(a.risk, 'unclassified')",
   outcome: VERDICT_SQL,
   agentId: 'a.agent_id',
-} as const;
-export type VolumeDimension = keyof typeof VOLUME_DIMENSIONS;
+} as const satisfies Record<MetricsDimension, string>;
 
-export const TIME_BUCKETS = ['hour', 'day', 'week'] as const;
-export type TimeBucket = (typeof TIME_BUCKETS)[number];
+export const TIME_BUCKETS = ['hour', 'day', 'week'] as const satisfies readonly MetricsBucket[];
 
 /** Rule suggestions need this many human decisions, this one-sided. */
 export const SUGGESTION_MIN_DECISIONS = 20;
@@ -35,52 +44,9 @@ export interface MetricsQuery {
   /** Actions created in [from, to) are counted; every section uses the same cohort. */
   from: Date;
   to: Date;
-  groupBy: VolumeDimension[];
-  bucket: TimeBucket;
+  groupBy: MetricsDimension[];
+  bucket: MetricsBucket;
   rubberStampSeconds: number;
-}
-
-interface ResponseStats {
-  decisions: number;
-  /** Interpolated (percentile_cont), rounded to 0.1 s. */
-  medianSeconds: number | null;
-  p90Seconds: number | null;
-}
-
-export interface MetricsReport {
-  window: { from: string; to: string; bucket: TimeBucket; groupBy: VolumeDimension[] };
-  /** `all` for admins; reviewers see the actions routed to them or their groups. */
-  scope: 'all' | 'readable';
-  volume: { total: number; rows: (Partial<Record<VolumeDimension, string>> & { count: number })[] };
-  volumeOverTime: { start: string; counts: Record<string, number> }[];
-  responseTimes: ResponseStats & {
-    /** Votes per response-time bucket; `upToSeconds` null is beyond the last bound. */
-    histogram: { upToSeconds: number | null; count: number }[];
-    byGroup: (ResponseStats & { group: string })[];
-    byReviewer: (ResponseStats & { reviewer: string })[];
-  };
-  slaBreaches: {
-    byTier: { tier: number; reached: number; breached: number; rate: number }[];
-    byRisk: { risk: string; reviewed: number; breached: number; rate: number }[];
-  };
-  denialReasons: { actionType: string; denials: number; reasons: { reasonCode: string; count: number; rationales: string[] }[] }[];
-  executionProblems: {
-    total: ExecutionCounts;
-    byActionType: (ExecutionCounts & { actionType: string })[];
-  };
-  rubberStamp: { thresholdSeconds: number; byReviewer: { reviewer: string; approvals: number; fast: number; share: number }[] };
-  ruleSuggestions: { rule: string; suggestion: 'allow' | 'deny'; decisions: number; approved: number; denied: number; share: number }[];
-}
-
-interface ExecutionCounts {
-  executions: number;
-  executed: number;
-  failed: number;
-  mismatched: number;
-  unconfirmed: number;
-  inProgress: number;
-  /** (failed + mismatched + unconfirmed) / finished executions. */
-  problemRate: number;
 }
 
 const ratio = (part: number, whole: number) => (whole === 0 ? 0 : Math.round((part / whole) * 10_000) / 10_000);
@@ -103,7 +69,7 @@ export async function metricsReport(pool: Pool, principal: Principal, query: Met
       ? 'WHERE v.action_created_at >= $1 AND v.action_created_at < $2'
       : `JOIN actions a ON a.id = v.action_id WHERE v.action_created_at >= $1 AND v.action_created_at < $2 AND ${scope}`;
   const [volumeRows, seriesRows, responseRows, slaRows, denialRows, executionRows, suggestionRows] = await Promise.all([
-    run<Record<string, string | number>>(
+    run<MetricsVolumeRow>(
       dims.length
         ? `SELECT ${dims.map((d) => `${VOLUME_DIMENSIONS[d]} AS "${d}"`).join(', ')}, count(*)::int AS count
              FROM actions a WHERE ${scope}
@@ -115,7 +81,7 @@ export async function metricsReport(pool: Pool, principal: Principal, query: Met
          FROM actions a WHERE ${scope} GROUP BY 1, 2 ORDER BY 1, 2`,
       [query.bucket],
     ),
-    run<{ overall: ResponseStats; histogram: { up_to: number | null; count: number }[] | null; by_reviewer: ReviewerRow[] | null; by_group: (ResponseStats & { group: string })[] | null }>(
+    run<{ overall: MetricsResponseStats; histogram: { up_to: number | null; count: number }[] | null; by_reviewer: ReviewerRow[] | null; by_group: MetricsGroupResponseStats[] | null }>(
       // review_votes is projected from the vote events by the roll-up trigger (migration 004).
       `WITH timed AS (
          SELECT v.reviewer, v.verdict <> 'denied' AS approval, v.groups, v.seconds
@@ -261,8 +227,7 @@ export async function metricsReport(pool: Pool, principal: Principal, query: Met
   };
 }
 
-interface ReviewerRow extends ResponseStats {
-  reviewer: string;
+interface ReviewerRow extends MetricsReviewerResponseStats {
   approvals: number;
   fast: number;
 }
@@ -270,7 +235,7 @@ interface ReviewerRow extends ResponseStats {
 function executionCounts<T extends object>(
   row: { executions: number; executed: number; failed: number; mismatched: number; unconfirmed: number; in_progress: number },
   extra: T,
-): ExecutionCounts & T {
+): MetricsExecutionCounts & T {
   const problems = row.failed + row.mismatched + row.unconfirmed;
   return {
     ...extra,

@@ -3,12 +3,13 @@ import type { RequestHandler } from 'express';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Pool } from 'pg';
 import { z } from 'zod';
-import { metricsReport, TIME_BUCKETS, VOLUME_DIMENSIONS, type VolumeDimension } from './metrics-report';
+import { metricsReport, TIME_BUCKETS, VOLUME_DIMENSIONS } from './metrics-report';
 import type { PrometheusMetrics } from './prometheus-metrics';
 import { principalOf } from '../access/authenticate';
 import { DocumentedRouter, problem } from '../platform/http/documented-router';
 import { HttpProblem } from '../platform/http/problem';
 import { parseInput } from '../platform/http/validate';
+import type { Assert, Exactly, MetricsDimension, MetricsReport } from '../shared/wire-types';
 
 export interface MetricsRouteOptions {
   pool: Pool;
@@ -41,7 +42,7 @@ function scrapers(metricsToken: string | undefined): RequestHandler {
 }
 
 const DEFAULT_WINDOW_MS = 30 * 86_400_000;
-const dimensions = Object.keys(VOLUME_DIMENSIONS) as VolumeDimension[];
+const dimensions = Object.keys(VOLUME_DIMENSIONS) as MetricsDimension[];
 const instant = z.union([z.iso.datetime({ offset: true }), z.iso.date()]);
 
 export const metricsQuery = z.strictObject({
@@ -56,20 +57,75 @@ export const metricsQuery = z.strictObject({
   rubberStampSeconds: z.coerce.number().int().min(1).max(3_600).optional().openapi({ description: 'Approvals faster than this count as rubber stamps' }),
 });
 
+const count = z.number().int();
+const share = z.number().openapi({ description: 'A fraction from 0 to 1' });
+const responseStats = {
+  decisions: count,
+  medianSeconds: z.number().nullable(),
+  p90Seconds: z.number().nullable(),
+};
+const executionCounts = {
+  executions: count,
+  executed: count,
+  failed: count,
+  mismatched: count,
+  unconfirmed: count,
+  inProgress: count,
+  problemRate: share.openapi({ description: '(failed + mismatched + unconfirmed) / finished executions' }),
+};
+
 const metricsResponse = z
   .object({
-    window: z.object({ from: z.string(), to: z.string(), bucket: z.enum(TIME_BUCKETS), groupBy: z.array(z.string()) }),
-    scope: z.enum(['all', 'readable']),
-    volume: z.object({ total: z.number(), rows: z.array(z.record(z.string(), z.union([z.string(), z.number()]))) }),
-    volumeOverTime: z.array(z.object({ start: z.string(), counts: z.record(z.string(), z.number()) })),
-    responseTimes: z.record(z.string(), z.unknown()),
-    slaBreaches: z.record(z.string(), z.unknown()),
-    denialReasons: z.array(z.record(z.string(), z.unknown())),
-    executionProblems: z.record(z.string(), z.unknown()),
-    rubberStamp: z.record(z.string(), z.unknown()),
-    ruleSuggestions: z.array(z.record(z.string(), z.unknown())),
+    window: z.object({ from: z.string(), to: z.string(), bucket: z.enum(TIME_BUCKETS), groupBy: z.array(z.enum(dimensions)) }),
+    scope: z.enum(['all', 'readable']).openapi({ description: 'all for admins; reviewers see the actions routed to them or their groups' }),
+    volume: z.object({
+      total: count,
+      rows: z
+        .array(
+          z.object({
+            actionType: z.string().optional(),
+            risk: z.string().optional(),
+            outcome: z.string().optional(),
+            agentId: z.string().optional(),
+            count,
+          }),
+        )
+        .openapi({ description: 'One row per combination of the groupBy dimensions (only those are present)' }),
+    }),
+    volumeOverTime: z.array(z.object({ start: z.string(), counts: z.record(z.string(), count) })),
+    responseTimes: z.object({
+      ...responseStats,
+      histogram: z
+        .array(z.object({ upToSeconds: z.number().nullable(), count }))
+        .openapi({ description: 'Votes per response-time bucket; upToSeconds null is beyond the last bound' }),
+      byGroup: z.array(z.object({ ...responseStats, group: z.string() })),
+      byReviewer: z.array(z.object({ ...responseStats, reviewer: z.string() })),
+    }),
+    slaBreaches: z.object({
+      byTier: z.array(z.object({ tier: count, reached: count, breached: count, rate: share })),
+      byRisk: z.array(z.object({ risk: z.string(), reviewed: count, breached: count, rate: share })),
+    }),
+    denialReasons: z.array(
+      z.object({
+        actionType: z.string(),
+        denials: count,
+        reasons: z.array(z.object({ reasonCode: z.string(), count, rationales: z.array(z.string()) })),
+      }),
+    ),
+    executionProblems: z.object({
+      total: z.object(executionCounts),
+      byActionType: z.array(z.object({ ...executionCounts, actionType: z.string() })),
+    }),
+    rubberStamp: z.object({
+      thresholdSeconds: count,
+      byReviewer: z.array(z.object({ reviewer: z.string(), approvals: count, fast: count, share })),
+    }),
+    ruleSuggestions: z.array(
+      z.object({ rule: z.string(), suggestion: z.enum(['allow', 'deny']), decisions: count, approved: count, denied: count, share }),
+    ),
   })
-  .openapi('Metrics');
+  .openapi('Metrics') satisfies z.ZodType<MetricsReport>;
+type _Exact = Assert<Exactly<z.output<typeof metricsResponse>, MetricsReport>>;
 
 /** `/v1/metrics` (JSON for the console dashboard) and `/metrics` (Prometheus text). */
 export function metricsRoutes(registry: OpenAPIRegistry, options: MetricsRouteOptions) {
@@ -92,7 +148,7 @@ export function metricsRoutes(registry: OpenAPIRegistry, options: MetricsRouteOp
       if (from >= to) {
         throw new HttpProblem(400, 'validation', 'Invalid request', 'query.from: must be before `to`', { issues: [{ path: 'query.from', message: 'must be before `to`' }] });
       }
-      const groupBy = (query.groupBy ?? 'actionType,risk,outcome').split(',') as VolumeDimension[];
+      const groupBy = (query.groupBy ?? 'actionType,risk,outcome').split(',') as MetricsDimension[];
       res.json(
         await metricsReport(options.pool, principalOf(req), {
           from,

@@ -5,6 +5,8 @@ import { DURATION_PATTERN, parseDuration } from '../shared/duration';
 import { parseOriginEntry } from '../channels/callbacks/callback-target';
 import { parseWitness, type Witness } from '../evidence/audit/witness';
 
+const MAX_CHECKPOINT_INTERVAL_MS = 24 * 3_600_000;
+
 const port = z.coerce.number().int().min(0).max(65535);
 const optionalString = z.string().min(1).optional();
 const secretList = z
@@ -118,7 +120,7 @@ const environmentShape = z.object({
       .pipe(z.array(z.string().min(16, 'each secret needs at least 16 characters')).min(1))
       .optional(),
 
-    // Reviewer channels (issue 5). Agent callbacks need both settings below (issue 15): their own
+    // Reviewer channels. Agent callbacks need both settings below: their own
     // secrets, never WEBHOOK_SECRETS, and the origins an agent's callbackUrl may name.
     CALLBACK_SECRETS: secretList.optional(),
     CALLBACK_ALLOWED_ORIGINS: z
@@ -147,7 +149,7 @@ const environmentShape = z.object({
     EMAIL_TOKEN_SECRET: z.string().min(32, 'needs at least 32 characters').optional().describe('signs one-click email decision links'),
     CONSOLE_SESSION_HOURS: z.coerce.number().min(0.25).max(24 * 7).default(8),
 
-    // Metrics, policy shadow mode and audit (issue 6).
+    // Metrics, policy shadow mode and audit.
     SHADOW_POLICY_PATH: optionalString.describe('candidate policy directory evaluated beside the live one; differences are recorded, never enforced'),
     AUDIT_SIGNING_KEY_PATH: optionalString.describe('Ed25519 private key (PEM) that signs evidence checkpoints'),
     AUDIT_SIGNING_KEY: optionalString.describe('the same key as PEM text (\\n escapes allowed), for secret stores that inject values'),
@@ -166,7 +168,14 @@ const environmentShape = z.object({
       .default('false')
       .describe('true: a production worker runs without signed checkpoints (deleted or truncated evidence then goes undetected)'),
     CHECKPOINT_INTERVAL: z
-      .union([z.literal('off'), z.string().regex(DURATION_PATTERN, 'a duration such as 15m, 1h (or off)')])
+      .union([
+        z.literal('off'),
+        z
+          .string()
+          .regex(DURATION_PATTERN, 'a duration such as 15m, 1h (or off)')
+          // A timer longer than 2^31-1 ms fires at once in Node, which would sign in a tight loop.
+          .refine((text) => (parseDuration(text) ?? Infinity) <= MAX_CHECKPOINT_INTERVAL_MS, 'at most 24h (or off)'),
+      ])
       .default('15m')
       .describe('how often the worker signs the chain heads'),
     RETENTION_DAYS: z.coerce.number().int().min(1).max(36_500).default(400).describe('`audit prune` removes completed actions older than this'),

@@ -1,6 +1,7 @@
 import type { Pool, PoolClient } from 'pg';
-import { aggregateOf, scopeLockId, type LimitReadings, type ScopedLimit } from './limits';
+import { aggregateOf, LIMIT_STATUSES, scopeLockId, type LimitReadings, type ScopedLimit } from './limits';
 import type { ActionRequest } from '../shared/action';
+import type { ActionStatus } from '../shared/action-state';
 import type { LimitAggregate } from '../shared/policy';
 
 type Queryable = Pool | PoolClient;
@@ -11,16 +12,25 @@ interface AggregateRow {
   total: string | null;
 }
 
-/** The ledger reads of limit_aggregates (migration 007), one entry per limit in order; admission adds what it records. */
-function aggregateSpecs(scoped: readonly ScopedLimit[], at: number, recording = false): string {
-  return JSON.stringify(
-    scoped.map(({ limit, scopeKey, amount }) => ({
-      key: scopeKey,
-      since: new Date(at - limit.windowMs).toISOString(),
-      statuses: limit.statuses,
-      ...(recording ? { amount: amount ?? null, ...(limit.sum === undefined ? {} : { path: limit.sum.path }) } : {}),
-    })),
-  );
+/** A status set as the ledger's functions take it: bit n of the mask is LIMIT_STATUSES[n] (limit_statuses() in SQL). */
+export function statusMask(statuses: readonly ActionStatus[]): number {
+  let mask = 0;
+  for (const status of statuses) mask |= 1 << LIMIT_STATUSES.indexOf(status as (typeof LIMIT_STATUSES)[number]);
+  return mask;
+}
+
+/**
+ * The arguments of limit_read and limit_admit (migration 009) for these limits as of `at`, in
+ * order. A limit counting the default statuses is read from the hourly counters (limit_buckets)
+ * and one partial hour of ledger rows; one listing its own statuses from the ledger rows of its
+ * whole window. Both are exact.
+ */
+function readArguments(scoped: readonly ScopedLimit[], at: number): [string[], string[], number[]] {
+  return [
+    scoped.map((entry) => entry.scopeKey),
+    scoped.map((entry) => new Date(at - entry.limit.windowMs).toISOString()),
+    scoped.map((entry) => statusMask(entry.limit.statuses)),
+  ];
 }
 
 function readings(scoped: readonly ScopedLimit[], rows: readonly AggregateRow[], at: number): LimitReadings {
@@ -32,8 +42,11 @@ function readings(scoped: readonly ScopedLimit[], rows: readonly AggregateRow[],
   return result;
 }
 
+// The calls below are named prepared statements: parsed once per connection, and the functions
+// they call run with generic plans, so admission does not plan its limits' read each time.
+
 /**
- * Admission's part, in one round trip (limit_admission, migration 007): takes the scopes' advisory
+ * Admission's part, in one round trip (limit_admit, migration 009): takes the scopes' advisory
  * locks in ascending order, reads the aggregates of every action admitted before this one, and
  * records this one in each scope's ledger. The locks are held until the admission transaction
  * ends, so parallel admissions of a scope are decided one after another, each seeing the last.
@@ -46,26 +59,34 @@ export async function lockAndReadLimits(
 ): Promise<LimitReadings> {
   if (scoped.length === 0) return new Map();
   const locks = [...new Set(scoped.map((entry) => scopeLockId(entry.scopeKey)))].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-  const { rows } = await client.query<AggregateRow>('SELECT limit_index, counted, total::text AS total FROM limit_admission($1, $2, $3::bigint[], $4::jsonb)', [
-    action.actionId,
-    action.submittedAt,
-    locks.map(String),
-    aggregateSpecs(scoped, action.at, true),
-  ]);
+  const { rows } = await client.query<AggregateRow>({
+    name: 'limit_admit',
+    text: `SELECT limit_index, counted, total::text AS total
+             FROM limit_admit($1, $2, $3::bigint[], $4::text[], $5::timestamptz[], $6::integer[], $7::numeric[], $8::text[])`,
+    values: [
+      action.actionId,
+      action.submittedAt,
+      locks.map(String),
+      ...readArguments(scoped, action.at),
+      scoped.map((entry) => entry.amount ?? null),
+      scoped.map((entry) => (entry.limit.sum === undefined ? null : entry.limit.sum.path.join('.'))),
+    ],
+  });
   return readings(scoped, rows, action.at);
 }
 
 /** The aggregates as of `at` without locking or recording anything (dry runs, reviewers' edits, shadow mode). */
 export async function readLimits(db: Queryable, scoped: readonly ScopedLimit[], options: { at: number; excludeActionId?: string }): Promise<LimitReadings> {
   if (scoped.length === 0) return new Map();
-  const { rows } = await db.query<AggregateRow>('SELECT limit_index, counted, total::text AS total FROM limit_aggregates($1::jsonb, $2)', [
-    aggregateSpecs(scoped, options.at),
-    options.excludeActionId ?? null,
-  ]);
+  const { rows } = await db.query<AggregateRow>({
+    name: 'limit_read',
+    text: 'SELECT limit_index, counted, total::text AS total FROM limit_read($1::text[], $2::timestamptz[], $3::integer[], $4)',
+    values: [...readArguments(scoped, options.at), options.excludeActionId ?? null],
+  });
   return readings(scoped, rows, options.at);
 }
 
-/** Sums a payload field only where it is a JSON number, as limit_aggregates does. */
+/** Sums a payload field only where it is a JSON number, as the ledger does (limit_ledger_amount). */
 function summedField(pathParam: string): string {
   const value = `coalesce(a.approved_payload, a.payload) #> ${pathParam}::text[]`;
   return `sum(CASE WHEN jsonb_typeof(${value}) = 'number' THEN (${value})::numeric END)`;

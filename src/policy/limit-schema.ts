@@ -11,7 +11,8 @@ const MAX_WINDOW_MS = 90 * 86_400_000;
 const windowSchema = z
   .string({ error: 'expected a window such as 30m, 24h or 7d' })
   .regex(DURATION_PATTERN, 'expected a window such as 30m, 24h or 7d')
-  .transform((text) => ({ text, ms: parseDuration(text) as number }))
+  // Longer than parseDuration reads (100 years) is outside the range too.
+  .transform((text) => ({ text, ms: parseDuration(text) ?? Number.POSITIVE_INFINITY }))
   .refine((window) => window.ms >= MIN_WINDOW_MS && window.ms <= MAX_WINDOW_MS, 'a window is from 1m to 90d');
 
 const scopeFieldSchema = z.string().superRefine((field, ctx) => {

@@ -1,5 +1,5 @@
 import { resourceKey, type ResourceRef } from '../shared/action';
-import type { ExecutionPlan, PolicyOutcome, ReviewPlan, RiskTier, TimeoutOutcome } from '../shared/policy';
+import { mayTimeOutToAllow, type ExecutionPlan, type PolicyOutcome, type ReviewPlan, type RiskTier, type TimeoutOutcome } from '../shared/policy';
 import { actionTypeGuard } from './action-type-guard';
 import { checkLimitPlaceholders, compileLimits, compileRuleCondition, indexLimitsByActionType, type LimitCatalog } from './limit-compiler';
 import type { CompiledOwner, CompiledRule, DecisionTemplate, LoadedPolicy, ReviewPlanSelector } from './loaded-policy';
@@ -17,7 +17,6 @@ export interface ValidatedPolicyFile {
 
 const DEFAULT_SLA_MS = 4 * 3_600_000;
 const DEFAULT_UNMATCHED_REASON = 'No policy rule matched this action';
-const ELEVATED_RISKS: ReadonlySet<RiskTier> = new Set(['high', 'critical']);
 const APPROVAL_ONLY_FIELDS = ['route', 'sla', 'remind_before', 'escalation', 'on_timeout', 'approvals', 'allow_edit'] as const;
 
 interface ResolvedDefaults {
@@ -200,7 +199,7 @@ class PolicyCompiler {
       this.issues.add(source, ['defaults'], 'defaults.route is required while unmatched actions require approval');
       return template;
     }
-    if (defaults.onTimeout === 'allow' && ELEVATED_RISKS.has(defaults.risk)) {
+    if (defaults.onTimeout === 'allow' && !mayTimeOutToAllow(defaults.risk)) {
       this.issues.add(source, ['defaults', 'on_timeout'], `on_timeout: allow is not permitted for ${defaults.risk}-risk approvals`);
     }
     this.checkReminder(source, ['defaults', 'remind_before'], defaults.remindBeforeMs, defaults.slaMs);
@@ -315,7 +314,7 @@ class PolicyCompiler {
     const ruleId = rule.id;
     const defaults = this.defaults;
     const onTimeout = rule.on_timeout ?? defaults.onTimeout;
-    if (onTimeout === 'allow' && ELEVATED_RISKS.has(risk)) {
+    if (onTimeout === 'allow' && !mayTimeOutToAllow(risk)) {
       const inherited = rule.on_timeout === undefined ? ' (inherited from defaults)' : '';
       this.issues.add(source, [...path, rule.on_timeout === undefined ? 'risk' : 'on_timeout'], `on_timeout: allow${inherited} is not permitted for a ${risk}-risk rule`, ruleId);
     }

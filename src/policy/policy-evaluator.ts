@@ -1,5 +1,5 @@
 import type { ActionRequest } from '../shared/action';
-import { RISK_TIERS, type PolicyDecision, type PolicyOutcome, type ReviewPlan, type RiskTier } from '../shared/policy';
+import { mayTimeOutToAllow, outranks, riskRank, RISK_TIERS, type PolicyDecision, type ReviewPlan, type RiskTier } from '../shared/policy';
 import type { CelActivation } from './cel-environment';
 import type { CompiledRule, LoadedPolicy } from './loaded-policy';
 import { limitActivation, limitTemplateValues, type LimitReadings } from './limits';
@@ -13,22 +13,10 @@ export interface EvaluationObserver {
   ruleFailed?(rule: CompiledRule, error: Error, treatedAsMatch: boolean): void;
 }
 
-const OUTCOME_RANK: Readonly<Record<PolicyOutcome, number>> = { allow: 0, require_approval: 1, deny: 2 };
-const RISK_RANK: Readonly<Record<RiskTier, number>> = { low: 0, medium: 1, high: 2, critical: 3 };
 const EMPTY_OBJECT: object = Object.freeze({});
 
-export function outcomeRank(outcome: PolicyOutcome): number {
-  return OUTCOME_RANK[outcome];
-}
-
-export function riskRank(risk: RiskTier): number {
-  return RISK_RANK[risk];
-}
-
-function outranks(candidate: CompiledRule, current: CompiledRule): boolean {
-  const byOutcome = OUTCOME_RANK[candidate.outcome] - OUTCOME_RANK[current.outcome];
-  return byOutcome > 0 || (byOutcome === 0 && RISK_RANK[candidate.risk] > RISK_RANK[current.risk]);
-}
+// The ranking is defined once, in src/shared/policy.ts, for policy and workflow alike.
+export { outcomeRank, riskRank } from '../shared/policy';
 
 function asError(thrown: unknown): Error {
   return thrown instanceof Error ? thrown : new Error(String(thrown));
@@ -84,7 +72,7 @@ export function evaluate(policy: LoadedPolicy, request: ActionRequest, observer?
     matchedRules.push(rule.id);
     // Any matched rule can forbid break-glass, not only the deciding one: a veto never drops.
     if (!rule.breakGlass) breakGlassForbidden = true;
-    highestRisk = Math.max(highestRisk, RISK_RANK[rule.risk]);
+    highestRisk = Math.max(highestRisk, riskRank(rule.risk));
     if (deciding === undefined || outranks(rule, deciding)) {
       deciding = rule;
       decidingFailure = failure;
@@ -121,6 +109,6 @@ export function evaluate(policy: LoadedPolicy, request: ActionRequest, observer?
  * still be raised by another matched rule, so the same invariant is enforced per decision.
  */
 function timeoutSafeForRisk(plan: ReviewPlan, risk: RiskTier): ReviewPlan {
-  if (plan.onTimeout === 'allow' && RISK_RANK[risk] >= RISK_RANK.high) return { ...plan, onTimeout: 'deny' };
+  if (plan.onTimeout === 'allow' && !mayTimeOutToAllow(risk)) return { ...plan, onTimeout: 'deny' };
   return plan;
 }

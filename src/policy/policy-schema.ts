@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { NOTIFICATION_CHANNELS, OUTCOMES, RISK_TIERS } from '../shared/policy';
-import { DURATION_PATTERN, parseDuration } from '../shared/duration';
+import { DURATION_PATTERN, formatDuration, MAX_DURATION_MS, parseDuration } from '../shared/duration';
 import { limitsSchema } from './limit-schema';
 
 // Strict objects everywhere: a misspelt key (`on_timout`) must refuse the file rather than
@@ -12,7 +12,7 @@ const PAYLOAD_FIELD_PATTERN = /^[A-Za-z_][A-Za-z0-9_-]*$/;
 export const durationSchema = z
   .string({ error: 'expected a duration such as 90s, 30m, 4h or 2d' })
   .regex(DURATION_PATTERN, 'expected a duration such as 90s, 30m, 4h or 2d')
-  .transform((text) => parseDuration(text) as number);
+  .transform((text, ctx) => parseDuration(text) ?? (ctx.addIssue({ code: 'custom', message: `a duration is at most ${formatDuration(MAX_DURATION_MS)}` }), z.NEVER));
 
 const nameSchema = z.string().regex(NAME_PATTERN, 'expected a name of letters, digits, and . _ : -');
 const groupNameSchema = nameSchema;

@@ -2,7 +2,7 @@ import type { LoadedPolicy } from './loaded-policy';
 import { loadPolicy } from './policy-loader';
 
 /**
- * The policy with LOG_REDACT_PAYLOAD_FIELDS applied to the reasons it renders (issue 15, defect 5):
+ * The policy with LOG_REDACT_PAYLOAD_FIELDS applied to the reasons it renders:
  * `{{payload.<field>}}` of a listed field, and the sum of a limit over one, render `[redacted]`.
  * Evaluation itself still reads the real values; the policy version is unchanged.
  */

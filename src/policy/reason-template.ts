@@ -62,7 +62,7 @@ function display(value: unknown, redact?: ReadonlySet<string>): string {
 export const REDACTED = '[redacted]';
 
 /**
- * LOG_REDACT_PAYLOAD_FIELDS for rendered reasons (issue 15): a reason is logged, stored as
+ * LOG_REDACT_PAYLOAD_FIELDS for rendered reasons: a reason is logged, stored as
  * evidence and shown in Slack and email, so a redacted payload field renders as `[redacted]`, and
  * so does the sum of a limit over one.
  */

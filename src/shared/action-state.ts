@@ -143,7 +143,24 @@ export function currentApprovals(review: ReviewProgress): ReviewerVote[] {
   return [...byReviewer.values()];
 }
 
-/** Whether `reviewer` has a vote that still stands: a deny, or any vote on the current candidate. */
+/** The votes of `reviewer` that still stand: a deny, or any vote on the current candidate. */
+function standingVotes(review: ReviewProgress, reviewer: string): ReviewerVote[] {
+  return review.votes.filter((v, i) => v.reviewer === reviewer && (v.verdict === 'deny' || i >= review.candidateSince));
+}
+
+/** Whether `reviewer` has a vote that still stands; an edit voids earlier approvals, so their reviewers may vote again. */
 export function hasStandingVote(review: ReviewProgress, reviewer: string): boolean {
-  return review.votes.some((v, i) => v.reviewer === reviewer && (v.verdict === 'deny' || i >= review.candidateSince));
+  return standingVotes(review, reviewer).length > 0;
+}
+
+/**
+ * Whether the review already holds this very vote, still standing: the reviewer's deny, or their
+ * approval of `payloadHash` (the payload the vote names: its edit, its hash, or the submitted one)
+ * while that payload is the candidate. A retried decision is answered from it instead of voting twice.
+ */
+export function hasRecordedVote(review: ReviewProgress | undefined, vote: { reviewer: string; verdict: Verdict; payloadHash?: string }): boolean {
+  if (!review) return false;
+  return standingVotes(review, vote.reviewer).some(
+    (v) => v.verdict === vote.verdict && (v.verdict === 'deny' || (v.payloadHash === vote.payloadHash && v.payloadHash === review.candidatePayloadHash)),
+  );
 }

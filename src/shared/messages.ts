@@ -1,33 +1,15 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import type { JsonObject, JsonValue } from './action';
-import type { ActionState, Verdict } from './action-state';
+import type { ActionState } from './action-state';
+import type { DecisionRequest, ExecutionReport } from './wire-types';
 
-export interface ReviewerDecision {
+export type { ExecutionReport } from './wire-types';
+
+/** A decision as the workflow takes it: the API's DecisionRequest, and who decides. */
+export interface ReviewerDecision extends DecisionRequest {
   /** Principal id of the reviewer, as authenticated by the API. */
   reviewer: string;
   /** Admins may decide at any tier; still never on their own request. */
   isAdmin?: boolean;
-  verdict: Verdict;
-  rationale?: string;
-  reasonCode?: string;
-  /** Approve with an edited payload: only the fields the policy lets reviewers edit. */
-  editedPayload?: JsonObject;
-  /**
-   * Hash of the candidate payload the reviewer was shown. An approval counts only for that exact
-   * payload: a hash that is no longer the candidate is refused (PayloadChanged). Absent on an
-   * approval: the payload as submitted, accepted only while it is still the candidate. A deny needs none.
-   */
-  payloadHash?: string;
-  /** An admin's explicit override outside the routed tiers: needs a rationale, recorded as its own event. */
-  breakGlass?: boolean;
-}
-
-export interface ExecutionReport {
-  /** The payload the agent actually executed. */
-  payload: JsonObject;
-  succeeded: boolean;
-  result?: JsonValue;
-  error?: string;
 }
 
 export interface CancelRequest {
@@ -41,12 +23,18 @@ export const decideUpdate = defineUpdate<ActionState, [ReviewerDecision]>('decid
 /** Operators' variant (Temporal CLI / Web UI): same handler, invalid input is logged, not thrown. */
 export const decisionSignal = defineSignal<[ReviewerDecision]>('decision');
 export const reportExecutionUpdate = defineUpdate<ActionState, [ExecutionReport]>('reportExecution');
+/**
+ * Withdraws a pending action; answers with the state once the outcome is settled (cancelled, or the
+ * decision that won a race with it). Refused (NotPending) once the action is decided.
+ */
+export const cancelUpdate = defineUpdate<ActionState, [CancelRequest]>('cancel');
+/** Operators' variant (Temporal CLI / Web UI): a cancel that is not possible is logged, not thrown. */
 export const cancelSignal = defineSignal<[CancelRequest]>('cancel');
 export const stateQuery = defineQuery<ActionState>('state');
 
 /** ApplicationFailure types the workflow throws; the API maps them to HTTP statuses. */
 export const DecisionRejection = {
-  NotPending: 'NotPending', // 409
+  NotPending: 'NotPending', // 409: decided (or being decided) already: no vote, edit or cancel any more
   DuplicateVote: 'DuplicateVote', // 409
   NotEligible: 'NotEligible', // 403
   SelfApproval: 'SelfApproval', // 403

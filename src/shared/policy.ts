@@ -1,10 +1,34 @@
 import type { ExecutionMode, JsonValue } from './action';
 
+/** Least restrictive first: the order is the outcome ranking (see outranks). */
 export const OUTCOMES = ['allow', 'require_approval', 'deny'] as const;
 export type PolicyOutcome = (typeof OUTCOMES)[number];
 
+/** Lowest first: the order is the risk ranking. */
 export const RISK_TIERS = ['low', 'medium', 'high', 'critical'] as const;
 export type RiskTier = (typeof RISK_TIERS)[number];
+
+export function outcomeRank(outcome: PolicyOutcome): number {
+  return OUTCOMES.indexOf(outcome);
+}
+
+export function riskRank(risk: RiskTier): number {
+  return RISK_TIERS.indexOf(risk);
+}
+
+/** Whether `candidate` decides over `current`: a more restrictive outcome, or the same one at a higher risk. */
+export function outranks(candidate: { outcome: PolicyOutcome; risk: RiskTier }, current: { outcome: PolicyOutcome; risk: RiskTier }): boolean {
+  const byOutcome = outcomeRank(candidate.outcome) - outcomeRank(current.outcome);
+  return byOutcome > 0 || (byOutcome === 0 && riskRank(candidate.risk) > riskRank(current.risk));
+}
+
+/**
+ * Only low and medium risk may time out to allow. Policy load refuses `on_timeout: allow` above that;
+ * evaluation (another matched rule may raise the risk) and the workflow check again.
+ */
+export function mayTimeOutToAllow(risk: RiskTier): boolean {
+  return riskRank(risk) < riskRank('high');
+}
 
 export type TimeoutOutcome = 'deny' | 'allow';
 

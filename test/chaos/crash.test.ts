@@ -1,7 +1,7 @@
 import { ChaosStack } from '../support/chaos-stack';
 import { crashWorkerAndDevServer } from '../support/chaos-scenarios';
 
-/** Issue 9's numbers: 200 pending reviews and 50 executions in flight when the worker is killed. */
+/** 200 pending reviews and 50 executions in flight when the worker is killed. */
 jest.setTimeout(600_000);
 
 let stack: ChaosStack;

@@ -2,7 +2,7 @@ import { Client, Connection } from '@temporalio/client';
 import { ChaosStack, verifyAllChains } from '../support/chaos-stack';
 import { eventually } from '../support/eventually';
 
-/** 2,000 actions at concurrency 100 through the API process (issue 9, Load). */
+/** 2,000 actions at concurrency 100 through the API process. */
 jest.setTimeout(600_000);
 const TOTAL = Number(process.env.LOAD_ACTIONS ?? 2_000);
 const CONCURRENCY = Number(process.env.LOAD_CONCURRENCY ?? 100);

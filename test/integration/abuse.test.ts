@@ -8,7 +8,7 @@ import { readJson } from '../support/http';
 import { uniqueKey } from '../support/workflow-harness';
 
 /**
- * Abuse cases from issue 9, against the real in-process stack: each is refused, nothing is
+ * Abuse cases against the real in-process stack: each is refused, nothing is
  * recorded for it, and the action it aimed at is unchanged. Slack signatures and email tokens are
  * covered by the channel suites (slack-channel, email-channel), not here.
  */

@@ -58,9 +58,9 @@ const ENDPOINTS: Endpoint[] = [
     send: (s, id, h) => call(s, 'POST', `/v1/actions/${id}/execution`, h, { payload: { amount: 400 }, succeeded: true }),
     expected: { ...unauthenticated, agent: 409, otherAgent: 404, reviewer: 403, outsider: 403, admin: 403 },
   },
-  // Issue 15: agents may not probe the policy for its allow boundaries; reviewers and admins may.
+  // Agents may not probe the policy for its allow boundaries; reviewers and admins may.
   { name: 'POST /v1/policy/evaluate', send: (s, _id, h) => call(s, 'POST', '/v1/policy/evaluate', h, refund), expected: { ...unauthenticated, agent: 403, otherAgent: 403, reviewer: 200, outsider: 200, admin: 200 } },
-  // Issue 15: Prometheus metrics for the metrics token (perimeter-limits.test.ts) or an admin key.
+  // Prometheus metrics for the metrics token (perimeter-limits.test.ts) or an admin key.
   { name: 'GET /metrics', send: (s, _id, h) => call(s, 'GET', '/metrics', h), expected: { ...unauthenticated, agent: 403, otherAgent: 403, reviewer: 403, outsider: 403, admin: 200 } },
   { name: 'GET /v1/policy', send: (s, _id, h) => call(s, 'GET', '/v1/policy', h), expected: { ...unauthenticated, agent: 403, otherAgent: 403, reviewer: 200, outsider: 200, admin: 200 } },
   ...['/healthz', '/readyz', '/openapi.json', '/docs'].map(

@@ -118,7 +118,7 @@ it('validation problems name every bad field', async () => {
   expect(paths).toEqual(['body', 'body.agent.id', 'body.resource.id', 'body.resource.type']);
 });
 
-// Issue 13, defect 7: values JSON.parse accepts but Postgres or a JS number cannot keep exactly.
+// Values JSON.parse accepts but Postgres or a JS number cannot keep exactly.
 // A lone surrogate made the evidence write fail on every retry (the action hung, invisible);
 // 9007199254740993 was stored as …992; 1e400 answered 500.
 describe('values that cannot be stored exactly are refused, naming the field', () => {

@@ -12,7 +12,7 @@ import { createTestDatabase, type TestDatabase } from '../support/test-database'
 import { seedAction } from './helpers/evidence-seed';
 
 /**
- * Issue 15, defect 4: whoever owns the tables (and so can switch the append-only triggers off)
+ * Whoever owns the tables (and so can switch the append-only triggers off)
  * could delete an action together with the checkpoints that signed it, and `audit verify` said OK.
  * Checkpoints now also go to a witness outside the database, which `audit verify --witness` checks.
  * The HTTP witness is a server on loopback.

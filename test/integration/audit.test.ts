@@ -276,7 +276,7 @@ describe('retention', () => {
   });
 });
 
-// Issue 15, defect 4: a chain re-hashed after its payload was changed verified as OK.
+// A chain re-hashed after its payload was changed verified as OK.
 describe('audit verify recomputes payload hashes', () => {
   const request = (amount: number) => ({ agent: { id: 'support-bot' }, action: { type: 'test.refund' }, resource: { type: 'billing', id: 'cus_1' }, payload: { amount } });
 

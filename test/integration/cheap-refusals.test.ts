@@ -9,7 +9,7 @@ import { readJson } from '../support/http';
 import { FIXTURE_POLICY_DIR, silentLogger } from '../support/workflow-harness';
 
 /**
- * Issue 15, defect 3: refusals must be cheap. Authentication and rate limiting run before any
+ * Refusals must be cheap. Authentication and rate limiting run before any
  * body is read; the public endpoints that authenticate by their own means (Slack interactivity,
  * email decision links, console sign-in) each have their own bucket; TRUST_PROXY decides whose
  * address a bucket is keyed on. Everything here talks to loopback only.

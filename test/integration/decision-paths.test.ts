@@ -1,7 +1,7 @@
 /**
  * Every way a reviewer decides (API key, console session, Slack button, email link) against the real
  * stack: an approval carries the hash of the payload its approver was shown, and only a principal
- * that is currently active and currently in a routed group can decide (issue 13, defects 3 and 5).
+ * That is currently active and currently in a routed group can decide.
  */
 import { WebClient } from '@slack/web-api';
 import fs from 'node:fs';

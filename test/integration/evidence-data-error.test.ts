@@ -1,5 +1,5 @@
 /**
- * Issue 13, defect 7: data Postgres refuses (here a lone UTF-16 surrogate, which `jsonb` cannot
+ * Data Postgres refuses (here a lone UTF-16 surrogate, which `jsonb` cannot
  * hold) made the evidence activities fail the same way on every retry, forever. They now fail
  * the step with a non-retryable EvidenceDataError. The activities run directly against Postgres.
  */

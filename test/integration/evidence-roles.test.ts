@@ -4,7 +4,7 @@ import { createTestDatabase, type TestDatabase } from '../support/test-database'
 import { seedAction } from './helpers/evidence-seed';
 
 /**
- * Issue 15, defect 4: the API's and worker's database role owned `action_events` (a superuser in
+ * The API's and worker's database role owned `action_events` (a superuser in
  * development), so it could disable the append-only trigger and re-hash a chain. Now migrations run
  * as the owner and the processes connect as a role that can only insert and read evidence. These
  * run against real Postgres roles: `db.pool` is the connection the API and worker get.

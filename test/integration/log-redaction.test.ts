@@ -6,7 +6,7 @@ import { createTestDatabase, type TestDatabase } from '../support/test-database'
 import { FIXTURE_POLICY_DIR, uniqueKey } from '../support/workflow-harness';
 
 /**
- * Issue 15, defect 5: LOG_REDACT_PAYLOAD_FIELDS held for the API's log only. The worker logged
+ * LOG_REDACT_PAYLOAD_FIELDS held for the API's log only. The worker logged
  * payload values, and rendered policy reasons ("Refund of {{payload.amount}} …") carried them into
  * every log, the evidence, Slack and email. Here the real worker and API processes run with the
  * setting and their whole output is searched.

@@ -143,7 +143,7 @@ it('does not hand Holdpoint credentials to the upstream server', async () => {
   expect(text(result)).toBe('[]');
 });
 
-// Issue 13, defect 12: a call naming a tool the upstream never listed ("SEND EMAIL") became an
+// A call naming a tool the upstream never listed ("SEND EMAIL") became an
 // action `mcp.ledger.SEND_EMAIL` that no rule matched, and was forwarded once approved.
 describe('only tools the upstream listed, by exact name, are gated and forwarded', () => {
   const actionCount = async () => (await stack.db.pool.query('SELECT count(*)::int AS n FROM actions')).rows[0].n;

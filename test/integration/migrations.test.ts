@@ -20,7 +20,7 @@ import { canonicalHash } from '../../src/evidence/payload-hash';
 import type { ActionRequest } from '../../src/shared/action';
 import { createTestDatabase, testDatabaseUrl, type TestDatabase } from '../support/test-database';
 
-const MIGRATIONS_DIR = path.join(__dirname, '../../src/db/migrations');
+const MIGRATIONS_DIR = path.join(__dirname, '../../src/platform/postgres/migrations');
 
 let db: TestDatabase;
 beforeAll(async () => {
@@ -83,7 +83,7 @@ async function rowCount(actionId: string): Promise<number> {
 }
 
 describe('migrate', () => {
-  it('records every migration file of src/db/migrations in schema_migrations', async () => {
+  it('records every migration file of src/platform/postgres/migrations in schema_migrations', async () => {
     const files = fs.readdirSync(MIGRATIONS_DIR).filter((file) => file.endsWith('.sql'));
     expect(files.length).toBeGreaterThanOrEqual(1);
     const { rows } = await db.pool.query('SELECT version, name, checksum FROM schema_migrations ORDER BY version');

@@ -1,5 +1,7 @@
 import { startApiStack, type ApiStack } from '../support/api-stack';
 import { readJson } from '../support/http';
+import { operationsOf, schemaViolations, type OpenApiDocument } from '../support/openapi-fuzz';
+import { uniqueKey } from '../support/workflow-harness';
 
 let stack: ApiStack;
 beforeAll(async () => {
@@ -51,4 +53,27 @@ it('renders a docs page listing the operations', async () => {
   const html = await response.text();
   expect(html).toContain('/v1/actions/{id}/decision');
   expect(html).not.toMatch(/<script/);
+});
+
+it('evidence bundles and metrics reports match the schemas the document gives them', async () => {
+  const refund = { agent: { id: 'support-bot' }, action: { type: 'test.refund' }, resource: { type: 'billing', id: 'cus_1' }, payload: { amount: 700 } };
+  const action = await readJson(await stack.request('POST', '/v1/actions', { as: 'agent', body: refund, headers: { 'Idempotency-Key': uniqueKey('openapi') } }));
+  expect(action.status).toBe('pending_review');
+  const operations = operationsOf((await readJson(await stack.request('GET', '/openapi.json'))) as OpenApiDocument, [action.id]);
+  const violations = (template: string, body: unknown) => {
+    const operation = operations.find((o) => o.method === 'GET' && o.template === template)!;
+    return schemaViolations(operation.responses['200']!.content!['application/json']!.schema!, body, operation.resolve);
+  };
+
+  const evidence = await readJson(await stack.request('GET', `/v1/actions/${action.id}/evidence`, { as: 'reviewer' }));
+  // The request as submitted and a classification with its review plan are part of what is checked.
+  expect(evidence.request.request).toMatchObject(refund);
+  expect(evidence.policyDecision.decision.review.tiers.length).toBeGreaterThan(0);
+  expect(violations('/v1/actions/{id}/evidence', evidence)).toEqual([]);
+
+  const metrics = await readJson(await stack.request('GET', '/v1/metrics', { as: 'admin' }));
+  expect(metrics.volume.rows.length).toBeGreaterThan(0);
+  expect(violations('/v1/metrics', metrics)).toEqual([]);
+
+  await stack.request('POST', `/v1/actions/${action.id}/cancel`, { as: 'agent', body: { reason: 'test done' } });
 });

@@ -5,7 +5,7 @@ import { uniqueKey } from '../support/workflow-harness';
 import { seedAction } from './helpers/evidence-seed';
 
 /**
- * Issue 15, defect 2: `/metrics` was public, its labels carried agent-chosen action types
+ * `/metrics` was public, its labels carried agent-chosen action types
  * (unbounded cardinality), and an agent could keep any number of actions open for reviewers.
  */
 const METRICS_TOKEN = 'metrics-token-for-the-scraper-0123456789';

@@ -34,7 +34,7 @@ export default async function globalSetup(): Promise<void> {
     process.env.HOLDPOINT_TEST_DATABASE_URL = stack.postgres.url;
     process.env.HOLDPOINT_TEST_RUNTIME_DATABASE_URL = stack.postgres.runtimeUrl;
   }
-  // Tests connect as the runtime role, as the API and worker do (issue 15): it may only add and read evidence.
+  // Tests connect as the runtime role, as the API and worker do: it may only add and read evidence.
   if (!process.env.HOLDPOINT_TEST_RUNTIME_DATABASE_URL) {
     const owner = new Pool({ connectionString: process.env.HOLDPOINT_TEST_DATABASE_URL, max: 1 });
     try {

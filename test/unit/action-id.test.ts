@@ -1,5 +1,5 @@
 /**
- * Issue 13, defect 9: `action-<agent>-<key>` was ambiguous: agent `support` with key `bot-x` and
+ * `action-<agent>-<key>` was ambiguous: agent `support` with key `bot-x` and
  * agent `support-bot` with key `x` got the same id, so one agent's submission could be answered
  * with (or deduplicated into) another agent's action.
  */

@@ -52,7 +52,7 @@ function view(overrides: Partial<ActionView> = {}): ActionView {
     resource: { type: 'billing', id: 'cus_1' },
     payload: { amount: 750, currency: 'EUR' },
     payloadHash: 'sha256:a',
-    review: { tier: 1, tiers: 2, assignees: ['alice', 'bob'], dueAt: '2026-01-01T00:30:00.000Z', approvals: 0, approvalsNeeded: 1, editableFields: ['amount'] },
+    review: { tier: 1, tiers: 2, assignees: ['alice', 'bob'], dueAt: '2026-01-01T00:30:00.000Z', approvals: 0, approvalsNeeded: 1, editableFields: ['amount'], candidatePayload: { amount: 750, currency: 'EUR' }, candidatePayloadHash: 'sha256:a' },
     decision: null,
     approvedPayload: null,
     approvedPayloadHash: null,

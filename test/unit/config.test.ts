@@ -18,6 +18,12 @@ function configError(env: NodeJS.ProcessEnv): string {
 const names = (variable: string) => new RegExp(`^\\s+${variable}(\\.[^:]*)?: `, 'm');
 
 describe('loadConfig', () => {
+  it('refuses a checkpoint interval a Node timer cannot hold (it would fire at once, over and over)', () => {
+    expect(configError({ CHECKPOINT_INTERVAL: '30d' })).toMatch(names('CHECKPOINT_INTERVAL'));
+    expect(configError({ CHECKPOINT_INTERVAL: '25h' })).toMatch(/at most 24h/);
+    expect(loadConfig({ CHECKPOINT_INTERVAL: '24h' }).audit.checkpointIntervalMs).toBe(86_400_000);
+  });
+
   it('has development defaults for an empty environment', () => {
     const config = loadConfig({});
     expect(config).toMatchObject({

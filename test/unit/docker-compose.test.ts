@@ -143,7 +143,7 @@ describe('docker-compose.yml', () => {
   });
 });
 
-// Issue 15: the owner migrates, the worker and API connect as a role that may only add and read evidence.
+// The owner migrates, the worker and API connect as a role that may only add and read evidence.
 describe('docker-compose.yml database roles and checkpoint signing', () => {
   const user = (url: string | undefined) => (url ? decodeURIComponent(new URL(url).username) : undefined);
   const initSql = () => read('deploy/postgres-init.sql');

@@ -5,7 +5,7 @@ import type { ExecutionOutcome } from '../../src/gate/executors/executor';
 import { HttpExecutor } from '../../src/gate/executors/http-executor';
 import type { ActionRequest } from '../../src/shared/action';
 
-// Defect 8 of issue 13: the executor saw only the action type and the payload, so the resource the
+// The executor saw only the action type and the payload, so the resource the
 // policy routed on was not the resource the target acted on.
 
 let target: DemoTarget;

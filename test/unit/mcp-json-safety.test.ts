@@ -1,5 +1,5 @@
 /**
- * Issue 13, defect 7 on the MCP side: tool arguments arrive through JSON.parse, so 1e400 is
+ * On the MCP side: tool arguments arrive through JSON.parse, so 1e400 is
  * Infinity there, which the Holdpoint client would send as null. The gateway and the approval
  * server refuse such arguments (and lone surrogates, unsafe integers) before anything is
  * submitted. In-memory transports hand the values over without serializing them.

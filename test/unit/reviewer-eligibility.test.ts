@@ -2,7 +2,7 @@ import { HttpProblem } from '../../src/platform/http/problem';
 import { assertCurrentlyEligible, type CurrentIdentity } from '../../src/access/reviewer-eligibility';
 import type { Principal } from '../../src/access/principal';
 
-/** Who may decide now, whatever they could when the action was routed (issue 13, defect 5). */
+/** Who may decide now, whatever they could when the action was routed. */
 
 const policy = { groups: new Map<string, readonly string[]>([['finance', ['bob', 'carol']], ['managers', ['mallory']]]) };
 const action = { review_groups: ['finance', 'managers'] };

@@ -7,7 +7,7 @@ import { startDemoTarget, type DemoTarget } from '../../src/ops/dev/demo-target'
 import { canonicalHash } from '../../src/evidence/payload-hash';
 import type { ActionRequest } from '../../src/shared/action';
 import type { ActionState } from '../../src/shared/action-state';
-import { cancelSignal, decideUpdate, reportExecutionUpdate, stateQuery, type ReviewerDecision } from '../../src/shared/messages';
+import { cancelSignal, cancelUpdate, decideUpdate, reportExecutionUpdate, stateQuery, type ReviewerDecision } from '../../src/shared/messages';
 import type { PolicyDecision } from '../../src/shared/policy';
 import { recordHistory } from '../support/histories';
 import { createTestDatabase, type TestDatabase } from '../support/test-database';
@@ -333,12 +333,45 @@ describe('review', () => {
   it('cancel while pending cancels and never executes', async () => {
     const { handle } = await submit(actionRequest('test.refund', { amount: 200 }));
     await waitForStatus(handle, 'pending_review');
-    await handle.signal(cancelSignal, { by: 'support-bot', reason: 'customer withdrew' });
+    const cancel = { by: 'support-bot', reason: 'customer withdrew' };
+    // The Update answers once the cancel is stored; a retry under the same update id is the same cancel.
+    const [cancelled, retried] = await Promise.all([
+      handle.executeUpdate(cancelUpdate, { args: [cancel], updateId: 'cancel-1' }),
+      handle.executeUpdate(cancelUpdate, { args: [cancel], updateId: 'cancel-1' }),
+    ]);
+    expect(cancelled.status).toBe('cancelled');
+    expect(retried).toEqual(cancelled);
     const final = await handle.result();
     expect(final.status).toBe('cancelled');
     expect(final.decision).toMatchObject({ verdict: 'cancelled', by: ['support-bot'], rationale: 'customer withdrew' });
     expect(callsFor(final.actionId)).toHaveLength(0);
+    expect((await eventTypes(final.actionId)).filter((type) => type === 'action.cancelled')).toHaveLength(1);
     await recordHistory('cancel', handle);
+  });
+
+  it('the cancel signal still cancels (operators: Temporal CLI and Web UI)', async () => {
+    const { handle } = await submit(actionRequest('test.refund', { amount: 210 }));
+    await waitForStatus(handle, 'pending_review');
+    await handle.signal(cancelSignal, { by: 'ops-oncall', reason: 'withdrawn by operator' });
+    const final = await handle.result();
+    expect(final.status).toBe('cancelled');
+    expect(final.decision).toMatchObject({ verdict: 'cancelled', by: ['ops-oncall'], rationale: 'withdrawn by operator' });
+    expect(callsFor(final.actionId)).toHaveLength(0);
+    await recordHistory('cancel-signal', handle);
+  });
+
+  it('refuses to cancel a decided action (NotPending), and the action goes on', async () => {
+    const { handle } = await submit(actionRequest('test.grant', { role: 'viewer' }));
+    await waitForStatus(handle, 'pending_review');
+    await decide(handle, { reviewer: 'alice', verdict: 'approve' });
+    await decide(handle, { reviewer: 'bob', verdict: 'approve' });
+    expect(await rejectionType(handle.executeUpdate(cancelUpdate, { args: [{ by: 'support-bot', reason: 'too late' }] }))).toBe('NotPending');
+    // The operators' signal is refused the same way, and only logged.
+    await handle.signal(cancelSignal, { by: 'ops-oncall', reason: 'too late as well' });
+    const reported = await handle.executeUpdate(reportExecutionUpdate, { args: [{ payload: { role: 'viewer' }, succeeded: true }] });
+    expect(reported.status).toBe('executed');
+    expect((await handle.result()).decision).toMatchObject({ verdict: 'approved', by: ['alice', 'bob'] });
+    expect(await eventTypes(reported.actionId)).not.toContain('action.cancelled');
   });
 });
 

@@ -10,7 +10,7 @@ import { createTimeSkippingEnv } from '../support/temporal';
 import { createTestDatabase, type TestDatabase } from '../support/test-database';
 import { actionRequest, registerTestSearchAttributes, startTestWorker, uniqueKey } from '../support/workflow-harness';
 
-// Issue 5: the policy's `channels:` map decides which reviewer channels reach each group.
+// The policy's `channels:` map decides which reviewer channels reach each group.
 const POLICY = `version: 1
 defaults:
   route: { group: ops }

@@ -1,4 +1,4 @@
-import type { ActionView } from './action-types';
+import type { ActionView } from '../../shared/wire-types';
 import type { HoldpointClient } from './holdpoint-client';
 import { sleep } from './retry-policy';
 

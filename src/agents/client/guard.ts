@@ -1,5 +1,6 @@
 import { actionWorkflowId } from '../../shared/action-state';
-import type { ActionView, JsonObject, JsonValue, ResourceRef, SubmitActionRequest } from './action-types';
+import type { JsonObject, JsonValue, ResourceRef } from '../../shared/action';
+import type { ActionView, SubmitActionRequest } from '../../shared/wire-types';
 import { HoldpointApiError, HoldpointError } from './errors';
 import type { HoldpointClient } from './holdpoint-client';
 import { isRefusedStatus, toExecution, toRefusal, type HoldpointExecution, type HoldpointRefusal } from './refusal';

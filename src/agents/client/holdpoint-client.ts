@@ -1,5 +1,5 @@
 import { isDecided, isTerminal } from '../../shared/action-state';
-import type { ActionView, ExecutionReport, SubmitActionRequest, WaitMilestone } from './action-types';
+import type { ActionView, ExecutionReport, SubmitActionRequest, WaitMilestone } from '../../shared/wire-types';
 import { HoldpointApiError, HoldpointConnectionError, toProblemDetails } from './errors';
 import { DEFAULT_RETRY_POLICY, isRetryableStatus, parseRetryAfter, retryDelayMs, sleep, type RetryPolicy } from './retry-policy';
 

@@ -12,4 +12,8 @@ export { HoldpointApiError, HoldpointConnectionError, HoldpointError } from './e
 export type { ProblemDetails } from './errors';
 export { DEFAULT_RETRY_POLICY } from './retry-policy';
 export type { RetryPolicy } from './retry-policy';
-export type * from './action-types';
+// The API's wire types and the request types they use: one definition shared with the server (src/shared).
+export type { ActionDescriptor, AgentIdentity, ExecutionMode, JsonObject, JsonValue, ResourceRef } from '../../shared/action';
+export type { ActionStatus } from '../../shared/action-state';
+export type { PolicyOutcome, RiskTier } from '../../shared/policy';
+export type { ActionLinks, ActionView, DecisionView, ExecutionReport, ExecutionView, ReviewView, SubmitActionRequest, WaitMilestone } from '../../shared/wire-types';

@@ -1,4 +1,6 @@
-import type { ActionStatus, ActionView, JsonValue } from './action-types';
+import type { JsonValue } from '../../shared/action';
+import type { ActionStatus } from '../../shared/action-state';
+import type { ActionView } from '../../shared/wire-types';
 
 /** Why a guarded call did not run. */
 export type RefusalOutcome =

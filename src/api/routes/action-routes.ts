@@ -7,7 +7,7 @@ import { HttpProblem } from '../../platform/http/problem';
 import type { CallbackTargets } from '../../channels/callbacks/callback-target';
 import { actionRequestSchema, idempotencyKeySchema } from '../../gate/action-request';
 import { actionIdParams, cancelBody, decisionBody, executionReportBody, inboxQuery, listQuery, submitQuery, waitQuery } from '../schemas/api-inputs';
-import { actionPageSchema, actionViewSchema } from '../schemas/response-schemas';
+import { actionPageSchema, actionViewSchema, evidenceBundleSchema } from '../schemas/response-schemas';
 import type { ActionQueries } from '../../gate/service/action-queries';
 import type { ActionService } from '../../gate/service/action-service';
 import type { OpenActionCap } from '../../gate/service/open-action-cap';
@@ -133,7 +133,12 @@ export function actionRoutes(registry: OpenAPIRegistry, { actions, queries, link
       tags: ['agents'],
       roles: ['agent', 'admin'],
       request: { params: actionIdParams, body: { content: { 'application/json': { schema: cancelBody } }, required: false } },
-      responses: { 200: json(actionViewSchema, 'Cancelled'), 409: problem('No longer pending') },
+      responses: {
+        200: json(actionViewSchema, 'Cancelled (now, or by an earlier identical request)'),
+        202: problem('Taken, and being recorded: send the same request again for its outcome (Retry-After)'),
+        409: problem('No longer pending: decided (a decision that came first), or finished'),
+        503: problem('Temporal or the worker did not take the cancel in time (Retry-After)'),
+      },
     },
     async (req, res) => {
       const { id } = parseInput(actionIdParams, req.params, 'params');
@@ -165,7 +170,7 @@ export function actionRoutes(registry: OpenAPIRegistry, { actions, queries, link
       tags: ['actions'],
       roles: ['agent', 'reviewer', 'admin'],
       request: { params: actionIdParams },
-      responses: { 200: json(z.record(z.string(), z.unknown()).openapi('EvidenceBundle'), 'The evidence bundle') },
+      responses: { 200: json(evidenceBundleSchema, 'The evidence bundle') },
     },
     async (req, res) => {
       const { id } = parseInput(actionIdParams, req.params, 'params');

@@ -3,7 +3,8 @@ import { jsonObjectSchema, jsonValueSchema } from '../../platform/http/json-sche
 import '../../platform/http/openapi-registry';
 import { identifier } from '../../gate/action-request';
 import { parseActionId } from '../../shared/action-id';
-
+import { RISK_TIERS } from '../../shared/policy';
+import { ACTION_STATUSES, type Assert, type DecisionRequest, type Exactly, type ExecutionReport, type WaitMilestone } from '../../shared/wire-types';
 
 /** `action-<length of agent id>-<agent id>-<key>`: only ids some (agent, key) pair encodes to. */
 export const actionIdParams = z.strictObject({
@@ -19,7 +20,7 @@ export const actionIdParams = z.strictObject({
 
 const seconds = (max: number) => z.coerce.number().int().min(0).max(max);
 
-const milestone = z.enum(['decided', 'completed']).default('decided').openapi({
+const milestone = z.enum(['decided', 'completed'] satisfies WaitMilestone[]).default('decided').openapi({
   description: 'decided: allowed, approved or refused; completed: finished, including a server-side execution and its evidence',
 });
 
@@ -34,17 +35,17 @@ export const waitQuery = z.strictObject({
 });
 
 const filters = {
-  risk: z.enum(['low', 'medium', 'high', 'critical']).optional(),
+  risk: z.enum(RISK_TIERS).optional(),
   actionType: z.string().min(1).max(200).optional(),
   agentId: identifier.optional(),
   limit: z.coerce.number().int().min(1).max(100).default(50),
   cursor: z.string().max(500).optional(),
 };
 
+export const actionStatusSchema = z.enum(ACTION_STATUSES);
+
 export const listQuery = z.strictObject({
-  status: z
-    .enum(['classifying', 'pending_review', 'approved', 'denied', 'expired', 'cancelled', 'allowed', 'auto_denied', 'executing', 'executed', 'execution_failed', 'awaiting_report', 'mismatch', 'unconfirmed', 'failed'])
-    .optional(),
+  status: actionStatusSchema.optional(),
   ...filters,
 });
 
@@ -66,7 +67,7 @@ export const decisionBody = z
   .refine((body) => body.verdict === 'approve' || body.rationale, { message: 'a deny needs a rationale', path: ['rationale'] })
   .refine((body) => body.verdict === 'approve' || !body.editedPayload, { message: 'only an approval can carry an edited payload', path: ['editedPayload'] })
   .refine((body) => !body.breakGlass || body.rationale, { message: 'a break-glass approval needs a rationale', path: ['rationale'] })
-  .openapi('Decision');
+  .openapi('Decision') satisfies z.ZodType<DecisionRequest>;
 
 export const cancelBody = z.strictObject({ reason: z.string().trim().min(1).max(2_000).optional() }).openapi('CancelRequest');
 
@@ -77,4 +78,6 @@ export const executionReportBody = z
     result: jsonValueSchema.optional(),
     error: z.string().max(4_000).optional(),
   })
-  .openapi('ExecutionReport');
+  .openapi('ExecutionReport') satisfies z.ZodType<ExecutionReport>;
+
+type _Exact = [Assert<Exactly<z.output<typeof decisionBody>, DecisionRequest>>, Assert<Exactly<z.output<typeof executionReportBody>, ExecutionReport>>];

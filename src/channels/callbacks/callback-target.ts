@@ -5,7 +5,7 @@ import { isIP } from 'node:net';
 /**
  * Where an agent-supplied callback URL may point. An agent chooses the URL and the worker fetches
  * it, so without this check the agent could make Holdpoint call anything Holdpoint can reach: the
- * API itself, the Temporal frontend, a cloud metadata service (issue 15, defect 1).
+ * API itself, the Temporal frontend, a cloud metadata service.
  *
  * - Only origins on CALLBACK_ALLOWED_ORIGINS: exact (`https://hooks.example.com`), a subdomain
  *   wildcard (`https://*.example.com`) or `*` (any origin).

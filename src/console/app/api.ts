@@ -1,4 +1,4 @@
-import type { ActionPage, ActionView, DecisionInput, EvidenceBundle, Metrics, Session } from './types';
+import type { ActionPage, ActionView, ConsoleSession, DecisionRequest, EvidenceBundle, MetricsBucket, MetricsReport } from '../../shared/wire-types';
 
 /** A refusal from the API, with the RFC 9457 problem's title and detail. */
 export class ApiError extends Error {
@@ -45,19 +45,19 @@ function query(params: Record<string, string | undefined>): string {
   return entries.length ? `?${new URLSearchParams(entries).toString()}` : '';
 }
 
-const remember = (session: Session) => {
+const remember = (session: ConsoleSession) => {
   csrfToken = session.csrfToken;
   return session;
 };
 
 export const holdpoint = {
-  signIn: (apiKey: string) => request<Session>('/v1/console/session', { method: 'POST', body: { apiKey } }).then(remember),
-  session: () => request<Session>('/v1/console/session').then(remember),
+  signIn: (apiKey: string) => request<ConsoleSession>('/v1/console/session', { method: 'POST', body: { apiKey } }).then(remember),
+  session: () => request<ConsoleSession>('/v1/console/session').then(remember),
   signOut: () => request<void>('/v1/console/session/end', { method: 'POST' }).finally(() => (csrfToken = null)),
   inbox: (filters: Record<string, string | undefined>) => request<ActionPage>(`/v1/reviews${query({ ...filters, limit: '100' })}`),
   actions: (filters: Record<string, string | undefined>) => request<ActionPage>(`/v1/actions${query({ ...filters, limit: '100' })}`),
   action: (id: string) => request<ActionView>(`/v1/actions/${encodeURIComponent(id)}`),
   evidence: (id: string) => request<EvidenceBundle>(`/v1/actions/${encodeURIComponent(id)}/evidence`),
-  decide: (id: string, decision: DecisionInput) => request<ActionView>(`/v1/actions/${encodeURIComponent(id)}/decision`, { method: 'POST', body: decision }),
-  metrics: (params: { from: string; to: string; bucket: 'hour' | 'day' | 'week' }) => request<Metrics>(`/v1/metrics${query(params)}`),
+  decide: (id: string, decision: DecisionRequest) => request<ActionView>(`/v1/actions/${encodeURIComponent(id)}/decision`, { method: 'POST', body: decision }),
+  metrics: (params: { from: string; to: string; bucket: MetricsBucket }) => request<MetricsReport>(`/v1/metrics${query(params)}`),
 };

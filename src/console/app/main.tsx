@@ -7,12 +7,12 @@ import { Dashboard } from './components/dashboard';
 import { Logo } from './components/logo';
 import { SignIn } from './components/sign-in';
 import { useHashRoute } from './hooks';
-import type { Session } from './types';
+import type { ConsoleSession } from '../../shared/wire-types';
 import './styles.css';
 
-type Boot = { state: 'checking' } | { state: 'signed-out'; notice?: string } | { state: 'signed-in'; session: Session };
+type Boot = { state: 'checking' } | { state: 'signed-out'; notice?: string } | { state: 'signed-in'; session: ConsoleSession };
 
-function Shell({ session, onSignOut }: { session: Session; onSignOut: () => void }) {
+function Shell({ session, onSignOut }: { session: ConsoleSession; onSignOut: () => void }) {
   const route = useHashRoute();
   const [announcement, setAnnouncement] = useState('');
   const { principal } = session;

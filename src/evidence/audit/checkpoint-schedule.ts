@@ -66,7 +66,7 @@ export function startConfiguredCheckpoints(
   logger: Pick<Logger, 'info' | 'warn'>,
 ): CheckpointSchedule | undefined {
   // Without signed checkpoints, whoever owns the tables can delete actions or cut chains short and
-  // `audit verify` cannot tell: production refuses that unless told otherwise (issue 15).
+  // `audit verify` cannot tell: production refuses that unless told otherwise.
   const unsigned = (variable: string, why: string) => {
     if (config.env !== 'production' || config.audit.unsignedOk) return;
     throw new ConfigError(`Invalid configuration:\n  ${variable}: ${why} in production, so that deleted or truncated evidence is detected; set AUDIT_UNSIGNED_OK=true to run without`);

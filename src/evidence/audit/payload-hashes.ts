@@ -8,7 +8,7 @@ const isObject = (value: unknown): value is Data => value !== null && typeof val
 /**
  * The hashes an event states over content it also carries: the submitted request and its payload,
  * a reviewer's edited payload, an agent's reported payload. A chain re-hashed after its content was
- * changed still links, so `audit verify` recomputes these too (issue 15, defect 4).
+ * Changed still links, so `audit verify` recomputes these too.
  */
 function statedHashes(event: StoredEvent): { what: string; content: unknown; stated: unknown }[] {
   const data = event.data as Data;

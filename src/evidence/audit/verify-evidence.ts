@@ -58,7 +58,7 @@ export async function verifyEvidence(pool: Pool, key: AuditKey | undefined, opti
   const checkpoints = await verifyCheckpoints(pool, key, problems);
   let witness: AuditVerification['witness'];
   if (options.witness) {
-    // The witness holds statements the owner of these tables cannot take back (issue 15).
+    // The witness holds statements the owner of these tables cannot take back.
     const comparison = compareWithWitness(options.witness, await checkpointRecords(pool), key);
     for (const problem of comparison.problems) problems.push({ kind: 'checkpoint', checkpointId: problem.checkpointId, detail: problem.detail });
     if (comparison.unwitnessed.length) warnings.push(`${comparison.unwitnessed.length} stored checkpoints were never witnessed (#${comparison.unwitnessed.join(', #')})`);

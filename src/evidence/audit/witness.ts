@@ -5,11 +5,11 @@ import { statementDigest, statementText, type CheckpointKind, type CheckpointSta
 import { verifyStatement, type AuditKey } from './signing-key';
 
 /**
- * A witness keeps a copy of every signed checkpoint statement outside the database (issue 15,
- * defect 4). Whoever owns the tables can delete an action together with the checkpoints that
- * signed it; the witness still has them, and `audit verify --witness` compares. It must be
- * append-only for that owner: a file on storage they cannot rewrite (e.g. `chattr +a`, a WORM
- * bucket mount), or an HTTP endpoint that keeps what it is sent.
+ * A witness keeps a copy of every signed checkpoint statement outside the database. Whoever owns
+ * the tables can delete an action together with the checkpoints that signed it; the witness still
+ * has them, and `audit verify --witness` compares. It must be append-only for that owner: a file
+ * on storage they cannot rewrite (e.g. `chattr +a`, a WORM bucket mount), or an HTTP endpoint that
+ * keeps what it is sent.
  *
  * Format: one JSON line per checkpoint, `{ statement, digest, signature }`. HTTP: each line is
  * POSTed (application/json) to the URL; a GET of the URL answers every line kept (NDJSON).

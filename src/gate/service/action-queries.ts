@@ -1,12 +1,15 @@
 import type { Pool } from 'pg';
 import type { Principal } from '../../access/principal';
-import { listEvents, verifyChain } from '../../evidence/evidence-repository';
+import { listEvents, verifyChain, type RecordedEvent } from '../../evidence/evidence-repository';
 import { HttpProblem } from '../../platform/http/problem';
 import { readableBy, requireReadable } from '../../access/action-access';
+import type { ActionStatus } from '../../shared/action-state';
+import { OUTCOMES, RISK_TIERS, type RiskTier } from '../../shared/policy';
+import { ACTION_STATUSES, type ActionPage, type ActionSummary, type EvidenceBundle } from '../../shared/wire-types';
 
 export interface ActionFilters {
-  status?: string;
-  risk?: string;
+  status?: ActionStatus;
+  risk?: RiskTier;
   actionType?: string;
   agentId?: string;
   limit: number;
@@ -39,14 +42,22 @@ function decodeCursor(text: string | undefined): Cursor | undefined {
 const SUMMARY_COLUMNS = `a.id, a.status, a.outcome, a.risk, a.action_type, a.agent_id, a.on_behalf_of, a.resource_type, a.resource_id,
   a.reason, a.matched_rules, a.assignees, a.review_groups, a.review_due_at, a.decided_by, a.decided_at, a.created_at, a.updated_at`;
 
-export type ActionSummary = ReturnType<typeof toSummary>;
+/**
+ * A text column that holds one of a wire type's values. Every writer stores one of them; a row that holds
+ * anything else is corrupt, and answering for it fails here rather than passing the value on.
+ */
+function oneOf<T extends string>(values: readonly T[], row: Record<string, unknown>, column: string): T {
+  const value = row[column];
+  if ((values as readonly unknown[]).includes(value)) return value as T;
+  throw new Error(`actions.${column} of ${String(row.id)} holds ${JSON.stringify(value)}, not one of ${values.join(', ')}`);
+}
 
-function toSummary(row: Record<string, unknown>, base: string) {
+function toSummary(row: Record<string, unknown>, base: string): ActionSummary {
   return {
     id: row.id as string,
-    status: row.status as string,
-    outcome: row.outcome as string | null,
-    risk: row.risk as string | null,
+    status: oneOf(ACTION_STATUSES, row, 'status'),
+    outcome: row.outcome === null ? null : oneOf(OUTCOMES, row, 'outcome'),
+    risk: row.risk === null ? null : oneOf(RISK_TIERS, row, 'risk'),
     actionType: row.action_type as string,
     agent: { id: row.agent_id as string, onBehalfOf: (row.on_behalf_of as string | null) ?? undefined },
     resource: { type: row.resource_type as string, id: row.resource_id as string },
@@ -62,6 +73,16 @@ function toSummary(row: Record<string, unknown>, base: string) {
   };
 }
 
+/** What admission stores as the data of these steps (src/gate/activities/admission-activities.ts). */
+interface AdmissionStepData {
+  requested: EvidenceBundle['request'];
+  classified: EvidenceBundle['policyDecision'];
+}
+
+function admissionStep<K extends keyof AdmissionStepData>(events: RecordedEvent[], eventKey: K): AdmissionStepData[K] {
+  return (events.find((e) => e.eventKey === eventKey)?.data ?? null) as AdmissionStepData[K];
+}
+
 /** Read models over the evidence store: lists, the reviewer inbox, and evidence bundles. */
 export class ActionQueries {
   constructor(
@@ -70,7 +91,7 @@ export class ActionQueries {
   ) {}
 
   /** Everything the caller may read, newest first. */
-  async list(principal: Principal, filters: ActionFilters) {
+  async list(principal: Principal, filters: ActionFilters): Promise<ActionPage> {
     const params: unknown[] = [];
     const where = [readableBy(principal, params), ...this.filterClauses(filters, params)];
     const cursor = decodeCursor(filters.cursor);
@@ -87,7 +108,7 @@ export class ActionQueries {
   }
 
   /** Pending actions the caller may decide now, soonest deadline first. */
-  async inbox(principal: Principal, filters: Omit<ActionFilters, 'status'>) {
+  async inbox(principal: Principal, filters: Omit<ActionFilters, 'status'>): Promise<ActionPage> {
     const params: unknown[] = [];
     const where = ["a.status = 'pending_review'", ...this.filterClauses(filters, params)];
     if (principal.role !== 'admin') {
@@ -109,15 +130,15 @@ export class ActionQueries {
   }
 
   /** The request, its policy decision and every recorded step, with the hash chain checked. */
-  async evidence(principal: Principal, actionId: string) {
+  async evidence(principal: Principal, actionId: string): Promise<EvidenceBundle> {
     await requireReadable(this.pool, principal, actionId);
     const [{ rows }, events] = await Promise.all([this.pool.query('SELECT * FROM actions WHERE id = $1', [actionId]), listEvents(this.pool, actionId)]);
     const row = rows[0];
     const byType = (prefix: string) => events.filter((e) => e.type.startsWith(prefix));
     return {
       action: toSummary(row, this.links.base),
-      request: events.find((e) => e.eventKey === 'requested')?.data ?? null,
-      policyDecision: events.find((e) => e.eventKey === 'classified')?.data ?? null,
+      request: admissionStep(events, 'requested'),
+      policyDecision: admissionStep(events, 'classified'),
       notifications: byType('notification.'),
       reviewerActions: byType('review.').filter((e) => e.type !== 'review.requested' && e.type !== 'review.escalated'),
       escalations: byType('review.escalated'),
@@ -154,7 +175,7 @@ export class ActionQueries {
     return clauses;
   }
 
-  private page(rows: Record<string, unknown>[], limit: number, cursorOf: (row: Record<string, unknown>) => Cursor) {
+  private page(rows: Record<string, unknown>[], limit: number, cursorOf: (row: Record<string, unknown>) => Cursor): ActionPage {
     const items = rows.slice(0, limit);
     const last = items[items.length - 1];
     return {

@@ -6,17 +6,19 @@ import {
   WorkflowUpdateRPCTimeoutOrCancelledError,
   type Client,
 } from '@temporalio/client';
+import type { UpdateDefinition } from '@temporalio/common';
 import { randomUUID } from 'node:crypto';
 import type { Pool } from 'pg';
 import type { Principal } from '../../access/principal';
 import { canonicalHash } from '../../evidence/payload-hash';
 import type { ActionRequest } from '../../shared/action';
-import { actionWorkflowId, hasReached, type ActionState, type AgentActionInput } from '../../shared/action-state';
+import { actionWorkflowId, hasReached, hasRecordedVote, type ActionState, type AgentActionInput } from '../../shared/action-state';
 import {
-  cancelSignal,
+  cancelUpdate,
   decideUpdate,
   reportExecutionUpdate,
   stateQuery,
+  type CancelRequest,
   type ExecutionReport,
   type OutcomeMilestone,
   type ReviewerDecision,
@@ -40,7 +42,7 @@ export interface ActionServiceOptions {
 
 /** How long a submission without ?wait may take, start included, before answering 202 (within the API's 10 s bound). */
 const CLASSIFICATION_BUDGET_MS = 8_000;
-/** How long a decision or cancel waits for the workflow to settle the status it caused. */
+/** How long a decision waits for the workflow to settle the status it caused. */
 const SETTLE_WAIT_MS = 5_000;
 
 export interface Submission {
@@ -161,22 +163,26 @@ export class ActionService {
     return { state, reached: hasReached(state.status, until) };
   }
 
+  /**
+   * One cancel is one Update, like a decision: its id is derived from (action, who, reason), so a
+   * retry attaches to the first instead of cancelling twice, and a retry after it was recorded
+   * answers with the same result. The workflow's validator refuses it (409 not-pending) once the
+   * action is decided; a cancel that loses the race with an auto-allow stored by admission, too.
+   */
   async cancel(principal: Principal, actionId: string, reason?: string): Promise<ActionState> {
     const row = await requireReadable(this.options.pool, principal, actionId);
     if (principal.role !== 'admin' && row.agent_id !== principal.id) {
       throw new HttpProblem(403, 'forbidden', 'Forbidden', 'only the requesting agent or an admin may cancel an action');
     }
-    const before = row.state ?? (await this.liveState(actionId));
-    if (before.status !== 'pending_review' && before.status !== 'classifying') {
-      throw new HttpProblem(409, 'not-pending', 'Not pending', `the action is ${before.status}; only pending actions can be cancelled`);
+    const request: CancelRequest = { by: principal.id, reason };
+    // Already recorded (the workflow may have finished since): the same answer as the first time.
+    if (row.state && isCancelledBy(row.state, request)) return row.state;
+    const state = await this.runUpdate(actionId, cancelUpdate, request, cancelUpdateId(request), 'the cancel', (stored) => isCancelledBy(stored, request));
+    // Lost a race with a decision (an auto-allow stored with admission).
+    if (state.status !== 'cancelled') {
+      throw new HttpProblem(409, 'not-pending', 'Not pending', `the action was decided (${state.status}) before the cancel arrived`);
     }
-    await this.options.client.workflow.getHandle(actionId).signal(cancelSignal, { by: principal.id, reason });
-    const after = (await this.wait(undefined, actionId, 'decided', SETTLE_WAIT_MS)).state;
-    // Lost a race with a decision (a reviewer's, or an auto-allow stored with admission).
-    if (after.decision && after.status !== 'cancelled') {
-      throw new HttpProblem(409, 'not-pending', 'Not pending', `the action was decided (${after.status}) before the cancel arrived`);
-    }
-    return after;
+    return state;
   }
 
   async reportExecution(principal: Principal, actionId: string, report: ExecutionReport): Promise<ActionState> {
@@ -195,53 +201,61 @@ export class ActionService {
    * One decision is one Update, whatever happens to the request: its id is derived from (action,
    * reviewer, verdict, payload hash, edit), so a retry while the first is being recorded attaches to
    * it instead of voting twice, and a retry after it was recorded answers with the same result.
-   * Bounded: not taken by Temporal and the worker within DECISION_ACCEPT_MS → 503; taken but not
-   * yet recorded within DECISION_RECORD_MS (Postgres down) → 202 "being recorded".
    */
   async decide(principal: Principal, actionId: string, decision: Omit<ReviewerDecision, 'reviewer' | 'isAdmin'>): Promise<ActionState> {
     await this.options.eligibility?.(principal, actionId);
     const row = await requireReadable(this.options.pool, principal, actionId);
     const vote: ReviewerDecision = { ...decision, reviewer: principal.id, isAdmin: principal.role === 'admin' };
     // Already recorded (the workflow may have finished since): the same answer as the first time.
-    if (row.state && hasRecordedVote(row.state, vote)) return this.settled(row.state);
+    if (row.state && isRecorded(row.state, vote)) return this.settled(row.state);
+    const state = await this.runUpdate(actionId, decideUpdate, vote, decisionUpdateId(vote), 'the decision', (stored) => isRecorded(stored, vote));
+    return this.settled(state);
+  }
+
+  /**
+   * Runs a decision or cancel Update, bounded: not taken by Temporal and the worker within
+   * DECISION_ACCEPT_MS → 503; taken but not yet recorded within DECISION_RECORD_MS (Postgres down)
+   * → 202 "being recorded". A refusal maps to its HTTP status, unless the stored state shows the
+   * request took effect after all (`recorded`: an Update refused because the run closed meanwhile).
+   */
+  private async runUpdate<Arg>(
+    actionId: string,
+    definition: UpdateDefinition<ActionState, [Arg]>,
+    arg: Arg,
+    updateId: string,
+    what: string,
+    recorded: (stored: ActionState) => boolean,
+  ): Promise<ActionState> {
     const handle = this.options.client.workflow.getHandle(actionId);
     let update;
     try {
       update = await this.options.client.withDeadline(Date.now() + DECISION_ACCEPT_MS, () =>
-        handle.startUpdate(decideUpdate, { args: [vote], updateId: decisionUpdateId(vote), waitForStage: 'ACCEPTED' }),
+        handle.startUpdate(definition, { args: [arg], updateId, waitForStage: 'ACCEPTED' }),
       );
     } catch (err) {
       if (isDeadlineExceeded(err) || err instanceof WorkflowUpdateRPCTimeoutOrCancelledError) {
-        throw unavailable('Temporal or the Holdpoint worker did not take the decision', DECISION_ACCEPT_MS);
+        throw unavailable(`Temporal or the Holdpoint worker did not take ${what}`, DECISION_ACCEPT_MS);
       }
-      const recorded = await this.recordedAfterAll(actionId, vote);
-      if (recorded) return recorded;
+      const stored = (await this.changes.read(actionId).catch(() => undefined))?.state;
+      if (stored && recorded(stored)) return stored;
       throw toHttpProblem(err);
     }
-    let state: ActionState;
     try {
-      state = await withTimeout(update.result(), DECISION_RECORD_MS);
+      return await withTimeout(update.result(), DECISION_RECORD_MS);
     } catch (err) {
       if (err instanceof TimeoutError || err instanceof WorkflowUpdateRPCTimeoutOrCancelledError) {
-        throw new HttpProblem(202, 'being-recorded', 'Being recorded', `the decision was taken and is being recorded (the evidence store is slow or down); send the same request again for its outcome`, {
+        throw new HttpProblem(202, 'being-recorded', 'Being recorded', `${what} was taken and is being recorded (the evidence store is slow or down); send the same request again for its outcome`, {
           retryAfterSeconds: 2,
         });
       }
       throw toHttpProblem(err);
     }
-    return this.settled(state);
   }
 
   /** The deciding vote returns before the workflow settles the outcome; answer with the settled status. */
   private async settled(state: ActionState): Promise<ActionState> {
     if (state.decision && !hasReached(state.status, 'decided')) return (await this.wait(undefined, state.actionId, 'decided', SETTLE_WAIT_MS)).state;
     return state;
-  }
-
-  /** An Update refused because the run closed meanwhile may still have been this very vote. */
-  private async recordedAfterAll(actionId: string, vote: ReviewerDecision): Promise<ActionState | undefined> {
-    const row = await this.changes.read(actionId).catch(() => undefined);
-    return row?.state && hasRecordedVote(row.state, vote) ? row.state : undefined;
   }
 
   /** Live state from the workflow while it runs; once it has closed, the final state it returned. */
@@ -285,9 +299,9 @@ export class ActionService {
 
 /** Within this, Temporal must have started (or found) the action's workflow. */
 const START_MS = 6_000;
-/** Within this, Temporal must hand the decision to a worker and its validator accept it. */
+/** Within this, Temporal must hand the decision (or cancel) to a worker and its validator accept it. */
 const DECISION_ACCEPT_MS = 4_000;
-/** Within this, the accepted decision must be stored; beyond it the reviewer hears 202 "being recorded". */
+/** Within this, the accepted decision (or cancel) must be stored; beyond it the caller hears 202 "being recorded". */
 const DECISION_RECORD_MS = 5_000;
 
 /** The same reviewer deciding the same way on the same payload is the same decision. */
@@ -296,18 +310,22 @@ function decisionUpdateId(vote: ReviewerDecision): string {
   return `decide-${canonicalHash(key).slice('sha256:'.length, 'sha256:'.length + 32)}`;
 }
 
-/**
- * Whether the stored state already holds this very decision, still standing: a deny by the reviewer,
- * or their approval of the current candidate cast since it became the candidate, on the payload this
- * request names (its edit, its hash, or the submitted one). A vote an edit voided does not count.
- */
-function hasRecordedVote(state: ActionState, vote: ReviewerDecision): boolean {
-  const review = state.review;
-  if (!review) return false;
-  if (vote.verdict === 'deny') return review.votes.some((v) => v.reviewer === vote.reviewer && v.verdict === 'deny');
-  const named = vote.editedPayload ? canonicalHash(vote.editedPayload) : (vote.payloadHash ?? state.payloadHash);
-  if (named !== review.candidatePayloadHash) return false;
-  return review.votes.some((v, i) => i >= review.candidateSince && v.reviewer === vote.reviewer && v.verdict === 'approve' && v.payloadHash === named);
+/** The same principal cancelling for the same reason is the same cancel. */
+function cancelUpdateId(request: CancelRequest): string {
+  return `cancel-${canonicalHash({ by: request.by, reason: request.reason ?? null }).slice('sha256:'.length, 'sha256:'.length + 32)}`;
+}
+
+/** Whether the stored state already holds this very decision, still standing (see hasRecordedVote). */
+function isRecorded(state: ActionState, vote: ReviewerDecision): boolean {
+  // The payload the vote names: its edit, its hash, or the submitted one.
+  const payloadHash = vote.editedPayload ? canonicalHash(vote.editedPayload) : (vote.payloadHash ?? state.payloadHash);
+  return hasRecordedVote(state.review, { reviewer: vote.reviewer, verdict: vote.verdict, payloadHash });
+}
+
+/** Whether the stored state is this very cancel, recorded. */
+function isCancelledBy(state: ActionState, request: CancelRequest): boolean {
+  const decision = state.decision;
+  return state.status === 'cancelled' && decision?.verdict === 'cancelled' && decision.by.length === 1 && decision.by[0] === request.by && (decision.rationale ?? undefined) === request.reason;
 }
 
 class TimeoutError extends Error {}

@@ -1,7 +1,8 @@
 import { currentApprovals, type ActionState } from '../../shared/action-state';
+import type { ActionView } from '../../shared/wire-types';
 
 /** What the API returns for an action: the live state, shaped for agents and reviewers. */
-export function toActionView(state: ActionState, links: { base: string; temporalUi?: string; namespace: string }) {
+export function toActionView(state: ActionState, links: { base: string; temporalUi?: string; namespace: string }): ActionView {
   const { policy, review, decision, execution } = state;
   const self = `${links.base}/v1/actions/${encodeURIComponent(state.actionId)}`;
   return {
@@ -47,5 +48,3 @@ export function toActionView(state: ActionState, links: { base: string; temporal
     },
   };
 }
-
-export type ActionView = ReturnType<typeof toActionView>;

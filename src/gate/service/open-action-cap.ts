@@ -4,7 +4,7 @@ import { HttpProblem } from '../../platform/http/problem';
 
 /**
  * MAX_OPEN_ACTIONS_PER_AGENT: one agent may not keep more than `cap` actions open (not yet
- * finished), so it cannot bury reviewers in requests (issue 15, defect 2). A retry of an action
+ * Finished), so it cannot bury reviewers in requests. A retry of an action
  * that already exists is never refused. The count is not locked against parallel submissions, so
  * a burst can pass the cap by the submissions in flight at the same moment.
  */

@@ -1,48 +1,50 @@
 import type { Pool } from 'pg';
-import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ConfigError, loadConfig, type Config } from '../../platform/config';
 import { migrate } from '../../platform/postgres/migrate';
 import { createPool } from '../../platform/postgres/pool';
-import { parseDuration } from '../../shared/duration';
+import { parseInstant } from '../../shared/duration';
+import { UsageError, type Command, type CommandIo, type CommandOutput } from './dispatch';
 
-export interface CommandOutput {
-  write(text: string): unknown;
+/** What a command's flags are read with; its output goes to `stdout` and `stderr`. */
+export interface CommandContext {
+  stdout: CommandOutput;
+  stderr: CommandOutput;
+  now: Date;
 }
 
-export interface CommandIo {
-  stdout?: CommandOutput;
-  stderr?: CommandOutput;
-  /** The environment to read configuration from (tests point DATABASE_URL at their schema). */
-  env?: NodeJS.ProcessEnv;
-  /** Tests fix the clock for --since and retention. */
-  now?: Date;
+export type DatabaseTask = (pool: Pool, config: Config) => Promise<number>;
+
+/** A flag that takes `30d`, `12h` (that long before now) or an ISO-8601 date or time. */
+export function instantFlag(text: string, now: Date, flag: string): Date {
+  const instant = parseInstant(text, now);
+  if (!instant) throw new UsageError(`${flag} must be a duration such as 30d (at most 36500d) or an ISO-8601 date or time, not ${text}`);
+  return instant;
 }
 
-export class UsageError extends Error {}
-
-/** parseArgs throws TypeErrors (unknown flag, missing value); they are usage errors here. */
-export function parseFlags<T extends ParseArgsConfig['options']>(argv: string[], options: T) {
-  try {
-    return parseArgs({ args: argv, strict: true, allowPositionals: false, options }).values;
-  } catch (err) {
-    throw new UsageError(err instanceof Error ? err.message : String(err));
-  }
-}
-
-/** `30d`, `12h` (that long before now) or an ISO-8601 instant. */
-export function parseInstant(text: string, now: Date, flag: string): Date {
-  const duration = parseDuration(text);
-  if (duration !== undefined) return new Date(now.getTime() - duration);
-  const parsed = Date.parse(text);
-  if (Number.isNaN(parsed)) throw new UsageError(`${flag} must be a duration such as 30d or an ISO-8601 time, not ${text}`);
-  return new Date(parsed);
+/**
+ * A command that reads its flags first, so a typo is reported as such before any configuration
+ * or connection problem, then runs against the database (`withDatabase`).
+ */
+export function databaseCommand(name: string, parse: (argv: string[], context: CommandContext) => DatabaseTask, options: { as?: 'owner' | 'runtime' } = {}): Command {
+  return {
+    run: (argv, io) => {
+      const task = parse(argv, { stdout: io.stdout ?? process.stdout, stderr: io.stderr ?? process.stderr, now: io.now ?? new Date() });
+      return withDatabase(name, io, task, options);
+    },
+  };
 }
 
 /**
  * Loads configuration and a migrated pool for a CLI command, reporting configuration problems
- * as exit code 2; the pool is always closed afterwards.
+ * as exit code 2; the pool is always closed afterwards. Operators act as the owner
+ * (DATABASE_MIGRATION_URL) when it is configured, unless `as: 'runtime'`.
  */
-export async function withDatabase(name: string, io: CommandIo, run: (pool: Pool, config: Config) => Promise<number>): Promise<number> {
+export async function withDatabase(
+  name: string,
+  io: CommandIo,
+  run: DatabaseTask,
+  options: { as?: 'owner' | 'runtime' } = {},
+): Promise<number> {
   const stderr = io.stderr ?? process.stderr;
   let config: Config;
   try {
@@ -56,8 +58,9 @@ export async function withDatabase(name: string, io: CommandIo, run: (pool: Pool
     stderr.write(`holdpoint ${name}: set DATABASE_URL, or run while \`npm start\` is up and use the URL it printed\n`);
     return 2;
   }
-  // Operators act as the owner when it is configured: `audit prune` removes evidence, which the runtime role may not.
-  const pool = createPool(config.database.migrationUrl ?? config.database.url, 2);
+  // `audit prune` removes evidence, which the runtime role may not.
+  const url = options.as === 'runtime' ? config.database.url : (config.database.migrationUrl ?? config.database.url);
+  const pool = createPool(url, 2);
   try {
     await migrate(pool);
     return await run(pool, config);

@@ -1,21 +1,7 @@
-import { parseArgs } from 'node:util';
-import type { Pool } from 'pg';
 import { isRole, ROLES } from '../../access/principal';
-import { ConfigError, loadConfig } from '../../platform/config';
-import { migrate } from '../../platform/postgres/migrate';
-import { createPool } from '../../platform/postgres/pool';
 import { createPrincipalKey, listPrincipals, PrincipalError, revokeKeys, setPrincipalDisabled, type ApiKeySummary } from '../../access/principal-repository';
-
-export interface CommandOutput {
-  write(text: string): unknown;
-}
-
-export interface KeysCommandIo {
-  stdout?: CommandOutput;
-  stderr?: CommandOutput;
-  /** The environment to read configuration from (tests point DATABASE_URL at their schema). */
-  env?: NodeJS.ProcessEnv;
-}
+import { databaseCommand, type CommandContext, type DatabaseTask } from './command-io';
+import { dispatch, parseFlags, UsageError, type CommandGroup, type CommandIo } from './dispatch';
 
 const USAGE = `usage: holdpoint keys <command>
 
@@ -33,104 +19,46 @@ const USAGE = `usage: holdpoint keys <command>
 Needs DATABASE_URL.
 `;
 
-class UsageError extends Error {}
+// Principals are runtime data: keys connects as DATABASE_URL, never as the owner.
+const RUNTIME = { as: 'runtime' } as const;
 
-/** A parsed subcommand, ready to run against the database. */
-type KeysTask = (pool: Pool, out: CommandOutput) => Promise<number>;
-
-const SUBCOMMANDS: Record<string, (argv: string[]) => KeysTask> = {
-  create: parseCreate,
-  list: parseList,
-  revoke: parseRevoke,
-  disable: (argv) => parseSetDisabled(argv, true),
-  enable: (argv) => parseSetDisabled(argv, false),
+export const keysCommands: CommandGroup = {
+  name: 'holdpoint keys',
+  usage: USAGE,
+  commands: {
+    create: databaseCommand('keys', parseCreate, RUNTIME),
+    list: databaseCommand('keys', parseList, RUNTIME),
+    revoke: databaseCommand('keys', parseRevoke, RUNTIME),
+    disable: databaseCommand('keys', (argv, context) => parseSetDisabled(argv, context, true), RUNTIME),
+    enable: databaseCommand('keys', (argv, context) => parseSetDisabled(argv, context, false), RUNTIME),
+  },
+  exitCodeOf: (err) => (err instanceof PrincipalError ? (err.code === 'invalid' ? 2 : 1) : undefined),
 };
 
 /** `holdpoint keys`: returns the exit code (0 done, 1 refused or failed, 2 bad usage or configuration). */
-export async function keysCommand(argv: string[], io: KeysCommandIo = {}): Promise<number> {
-  const stdout = io.stdout ?? process.stdout;
-  const stderr = io.stderr ?? process.stderr;
-  const [name, ...rest] = argv;
-  if (name === undefined || name === 'help' || name === '--help' || name === '-h' || rest.includes('--help') || rest.includes('-h')) {
-    (name === undefined ? stderr : stdout).write(USAGE);
-    return name === undefined ? 2 : 0;
-  }
-  const parse = Object.hasOwn(SUBCOMMANDS, name) ? SUBCOMMANDS[name] : undefined;
-  if (!parse) {
-    stderr.write(`holdpoint keys: unknown command ${name}\n\n${USAGE}`);
-    return 2;
-  }
-
-  // Flags first: a typo is reported as such, before any configuration or connection problem.
-  let task: KeysTask;
-  try {
-    task = parse(rest);
-  } catch (err) {
-    if (!(err instanceof UsageError)) throw err;
-    stderr.write(`holdpoint keys ${name}: ${err.message}\n\n${USAGE}`);
-    return 2;
-  }
-
-  let databaseUrl: string | undefined;
-  try {
-    databaseUrl = loadConfig(io.env ?? process.env).database.url;
-  } catch (err) {
-    if (!(err instanceof ConfigError)) throw err;
-    stderr.write(`${err.message}\n`);
-    return 2;
-  }
-  if (!databaseUrl) {
-    stderr.write('holdpoint keys: set DATABASE_URL, or run while `npm start` is up and use the URL it printed\n');
-    return 2;
-  }
-
-  const pool = createPool(databaseUrl, 2);
-  try {
-    await migrate(pool);
-    return await task(pool, stdout);
-  } catch (err) {
-    if (!(err instanceof PrincipalError)) throw err;
-    stderr.write(`holdpoint keys ${name}: ${err.message}\n`);
-    return err.code === 'invalid' ? 2 : 1;
-  } finally {
-    await pool.end();
-  }
+export function keysCommand(argv: string[], io: CommandIo = {}): Promise<number> {
+  return dispatch(keysCommands, argv, io);
 }
 
-/** parseArgs throws TypeErrors (unknown flag, missing value, stray argument); they are usage errors here. */
-function parseFlags<T>(parse: () => T): T {
-  try {
-    return parse();
-  } catch (err) {
-    throw new UsageError(err instanceof Error ? err.message : String(err));
-  }
-}
-
-function parseCreate(argv: string[]): KeysTask {
-  const { values: flags } = parseFlags(() =>
-    parseArgs({
-      args: argv,
-      strict: true,
-      options: {
-        id: { type: 'string' },
-        role: { type: 'string' },
-        groups: { type: 'string' },
-        name: { type: 'string' },
-        email: { type: 'string' },
-        slack: { type: 'string' },
-        'allow-role-change': { type: 'boolean' },
-      },
-    }),
-  );
+function parseCreate(argv: string[], { stdout: out }: CommandContext): DatabaseTask {
+  const flags = parseFlags(argv, {
+    id: { type: 'string' },
+    role: { type: 'string' },
+    groups: { type: 'string' },
+    name: { type: 'string' },
+    email: { type: 'string' },
+    slack: { type: 'string' },
+    'allow-role-change': { type: 'boolean' },
+  });
   const { id, role } = flags;
   if (!id) throw new UsageError('--id is required');
-  if (!isRole(role)) throw new UsageError(`--role must be one of ${ROLES.join(', ')}`);
+  if (!isRole(role)) throw new UsageError(`--role must be one of ${ROLES.join(', ')}${role === undefined ? '' : `, not ${role}`}`);
   const groups = (flags.groups ?? '')
     .split(',')
     .map((group) => group.trim())
     .filter(Boolean);
 
-  return async (pool, out) => {
+  return async (pool) => {
     const { principal, apiKey } = await createPrincipalKey(
       pool,
       { id, role, groups, displayName: flags.name, email: flags.email, slackUserId: flags.slack },
@@ -146,9 +74,9 @@ function parseCreate(argv: string[]): KeysTask {
   };
 }
 
-function parseList(argv: string[]): KeysTask {
-  parseFlags(() => parseArgs({ args: argv, strict: true, options: {} }));
-  return async (pool, out) => {
+function parseList(argv: string[], { stdout: out }: CommandContext): DatabaseTask {
+  parseFlags(argv, {});
+  return async (pool) => {
     const principals = await listPrincipals(pool);
     if (principals.length === 0) {
       out.write('No principals yet. Create one with: holdpoint keys create --id <id> --role <role>\n');
@@ -171,16 +99,14 @@ function describeKey(key: ApiKeySummary): string {
   return `${key.keyId} (active, ${key.lastUsedAt ? `last used ${key.lastUsedAt}` : 'never used'})`;
 }
 
-function parseRevoke(argv: string[]): KeysTask {
-  const { values: flags } = parseFlags(() =>
-    parseArgs({ args: argv, strict: true, options: { id: { type: 'string' }, 'key-id': { type: 'string' } } }),
-  );
+function parseRevoke(argv: string[], { stdout: out }: CommandContext): DatabaseTask {
+  const flags = parseFlags(argv, { id: { type: 'string' }, 'key-id': { type: 'string' } });
   const principalId = flags.id;
   const keyId = flags['key-id'];
   if ((principalId === undefined) === (keyId === undefined)) throw new UsageError('give exactly one of --id or --key-id');
   const [target, what] = principalId !== undefined ? [{ principalId }, `principal ${principalId}`] : [{ keyId: keyId as string }, `key ${keyId}`];
 
-  return async (pool, out) => {
+  return async (pool) => {
     const count = await revokeKeys(pool, target);
     // Nothing to revoke is worth a non-zero exit: usually a mistyped id, and scripts should notice.
     if (count === 0) {
@@ -192,11 +118,11 @@ function parseRevoke(argv: string[]): KeysTask {
   };
 }
 
-function parseSetDisabled(argv: string[], disabled: boolean): KeysTask {
-  const { values: flags } = parseFlags(() => parseArgs({ args: argv, strict: true, options: { id: { type: 'string' } } }));
+function parseSetDisabled(argv: string[], { stdout: out }: CommandContext, disabled: boolean): DatabaseTask {
+  const flags = parseFlags(argv, { id: { type: 'string' } });
   const principalId = flags.id;
   if (!principalId) throw new UsageError('--id is required');
-  return async (pool, out) => {
+  return async (pool) => {
     if (!(await setPrincipalDisabled(pool, principalId, disabled))) {
       out.write(`No principal ${principalId}; nothing ${disabled ? 'disabled' : 'enabled'}.\n`);
       return 1;

@@ -9,7 +9,8 @@ import { LimitHistory, type PastAction } from '../../policy/limit-history';
 import type { ActionRequest, JsonObject } from '../../shared/action';
 import type { ActionStatus } from '../../shared/action-state';
 import type { PolicyOutcome, RiskTier } from '../../shared/policy';
-import { parseFlags, parseInstant, UsageError, withDatabase, type CommandIo } from './command-io';
+import { instantFlag, withDatabase } from './command-io';
+import { parseFlags, runCommand, UsageError, type Command, type CommandIo } from './dispatch';
 
 const USAGE = `usage: holdpoint policy replay --candidate <dir> [--since 30d] [--examples 5] [--json]
 
@@ -92,38 +93,31 @@ export async function replayPolicy(pool: Pool, candidate: LoadedPolicy, window: 
   return report.build({ candidateVersion: candidate.policyVersion, since: window.since.toISOString(), until: window.until.toISOString() });
 }
 
-/** `holdpoint policy replay`: 0 done, 2 bad usage, configuration or candidate policy. */
-export async function policyReplayCommand(argv: string[], io: CommandIo = {}): Promise<number> {
-  const stdout = io.stdout ?? process.stdout;
-  const stderr = io.stderr ?? process.stderr;
-  if (argv.includes('--help') || argv.includes('-h')) {
-    stdout.write(USAGE);
-    return 0;
-  }
-  let flags: { candidate?: string; since?: string; examples?: string; json?: boolean };
-  let candidate: LoadedPolicy;
-  const now = io.now ?? new Date();
-  let since: Date;
-  try {
-    flags = parseFlags(argv, { candidate: { type: 'string' }, since: { type: 'string' }, examples: { type: 'string' }, json: { type: 'boolean' } });
+export const policyReplay: Command = {
+  usage: USAGE,
+  run(argv, io) {
+    const now = io.now ?? new Date();
+    const flags = parseFlags(argv, { candidate: { type: 'string' }, since: { type: 'string' }, examples: { type: 'string' }, json: { type: 'boolean' } });
     if (!flags.candidate) throw new UsageError('--candidate <dir> is required');
-    if (flags.examples !== undefined && !/^\d{1,2}$/.test(flags.examples)) throw new UsageError('--examples must be a number from 0 to 99');
-    since = parseInstant(flags.since ?? '30d', now, '--since');
-  } catch (err) {
-    if (!(err instanceof UsageError)) throw err;
-    stderr.write(`holdpoint policy replay: ${err.message}\n\n${USAGE}`);
-    return 2;
-  }
-  try {
-    candidate = loadPolicy(path.resolve(flags.candidate!));
-  } catch (err) {
-    if (!(err instanceof PolicyLoadError)) throw err;
-    stderr.write(`holdpoint policy replay: the candidate policy does not load:\n${err.message}\n`);
-    return 2;
-  }
-  return withDatabase('policy replay', io, async (pool) => {
-    const report = await replayPolicy(pool, candidate, { since, until: now }, flags.examples !== undefined ? Number(flags.examples) : 5);
-    stdout.write(flags.json ? `${JSON.stringify(report, null, 2)}\n` : formatShadowReport(report));
-    return 0;
-  });
+    if (flags.examples !== undefined && !/^\d{1,2}$/.test(flags.examples)) throw new UsageError(`--examples must be a number from 0 to 99, not ${flags.examples}`);
+    const since = instantFlag(flags.since ?? '30d', now, '--since');
+    let candidate: LoadedPolicy;
+    try {
+      candidate = loadPolicy(path.resolve(flags.candidate));
+    } catch (err) {
+      if (!(err instanceof PolicyLoadError)) throw err;
+      (io.stderr ?? process.stderr).write(`holdpoint policy replay: the candidate policy does not load:\n${err.message}\n`);
+      return 2;
+    }
+    return withDatabase('policy replay', io, async (pool) => {
+      const report = await replayPolicy(pool, candidate, { since, until: now }, flags.examples !== undefined ? Number(flags.examples) : 5);
+      (io.stdout ?? process.stdout).write(flags.json ? `${JSON.stringify(report, null, 2)}\n` : formatShadowReport(report));
+      return 0;
+    });
+  },
+};
+
+/** `holdpoint policy replay`: 0 done, 2 bad usage, configuration or candidate policy. */
+export function policyReplayCommand(argv: string[], io: CommandIo = {}): Promise<number> {
+  return runCommand('holdpoint policy replay', policyReplay, argv, io);
 }

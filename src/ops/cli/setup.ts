@@ -2,9 +2,10 @@ import { isGrpcServiceError, type Connection } from '@temporalio/client';
 // The SDK's own SearchAttributeType → proto IndexedValueType mapping. Not re-exported from the
 // package index; importing it keeps @temporalio/proto (not a direct dependency) out of our imports.
 import { encodeSearchAttributeIndexedValueType } from '@temporalio/common/lib/search-attributes';
-import { ConfigError, loadConfig, type Config } from '../../platform/config';
+import { loadConfig } from '../../platform/config';
 import { HOLDPOINT_SEARCH_ATTRIBUTES } from '../../shared/search-attributes';
 import { connectToTemporal } from '../../platform/temporal-connection';
+import { UsageError, type Command } from './dispatch';
 
 export interface SearchAttributeRegistration {
   /** Registered by this call. */
@@ -59,43 +60,29 @@ export async function registerSearchAttributes(
   }
 }
 
-/** `holdpoint setup`: returns the process exit code (0 done, 1 failed, 2 bad usage or configuration). */
-export async function setupCommand(argv: string[]): Promise<number> {
-  if (argv.includes('--help') || argv.includes('-h')) {
-    process.stdout.write(USAGE);
-    return 0;
-  }
-  if (argv.length > 0) {
-    process.stderr.write(`holdpoint setup: unexpected argument ${argv[0]}\n${USAGE}`);
-    return 2;
-  }
-
-  let config: Config;
-  try {
-    config = loadConfig();
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`${err.message}\n`);
-      return 2;
+/** `holdpoint setup`: 0 done, 1 failed, 2 bad usage or configuration. */
+export const setup: Command = {
+  usage: USAGE,
+  async run(argv, io) {
+    if (argv.length > 0) throw new UsageError(`unexpected argument ${argv[0]}: setup takes no arguments`);
+    const stdout = io.stdout ?? process.stdout;
+    const config = loadConfig(io.env ?? process.env);
+    const { namespace } = config.temporal;
+    let connection: Connection | undefined;
+    try {
+      connection = await connectToTemporal(config);
+      const { added, existing } = await registerSearchAttributes(connection, namespace);
+      for (const name of added) stdout.write(`added search attribute ${name} in namespace ${namespace}\n`);
+      for (const name of existing) stdout.write(`search attribute ${name} already registered in namespace ${namespace}\n`);
+      return 0;
+    } catch (err) {
+      (io.stderr ?? process.stderr).write(`holdpoint setup failed: ${(err as Error).message}\n`);
+      return 1;
+    } finally {
+      await connection?.close();
     }
-    throw err;
-  }
-
-  const { namespace } = config.temporal;
-  let connection: Connection | undefined;
-  try {
-    connection = await connectToTemporal(config);
-    const { added, existing } = await registerSearchAttributes(connection, namespace);
-    for (const name of added) process.stdout.write(`added search attribute ${name} in namespace ${namespace}\n`);
-    for (const name of existing) process.stdout.write(`search attribute ${name} already registered in namespace ${namespace}\n`);
-    return 0;
-  } catch (err) {
-    process.stderr.write(`holdpoint setup failed: ${(err as Error).message}\n`);
-    return 1;
-  } finally {
-    await connection?.close();
-  }
-}
+  },
+};
 
 export function indexedValueType(type: (typeof HOLDPOINT_SEARCH_ATTRIBUTES)[number]['type']) {
   const indexedType = encodeSearchAttributeIndexedValueType(type);

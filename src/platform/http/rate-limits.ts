@@ -8,7 +8,7 @@ const WINDOW_MS = 60_000;
  * The bucket a request without a principal counts against, per client address. Slack
  * interactivity, email decision links and console sign-in authenticate by their own means and
  * each get a bucket of their own, so a flood of anything else (620 × /healthz) cannot lock
- * reviewers out of deciding (issue 15, defect 3).
+ * Reviewers out of deciding.
  */
 export function anonymousBucket(req: Request): 'slack' | 'email' | 'sign-in' | 'ip' {
   if (req.path === '/slack/interactivity') return 'slack';

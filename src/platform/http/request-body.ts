@@ -11,7 +11,7 @@ const SIGN_IN = '/v1/console/session';
  * Whether this request's body may be read at all. Only authenticated callers, console sign-in and
  * the form endpoints that authenticate by a signature or token in the body (Slack, email links)
  * get theirs read; everyone else is answered 401 or 404 by routing without the body being touched.
- * A flood of unauthenticated 256 KB POSTs then costs the API a header parse each (issue 15, defect 3).
+ * A flood of unauthenticated 256 KB POSTs then costs the API a header parse each.
  */
 export function mayReadBody(req: Request): boolean {
   return Boolean(req.principal) || FORM_ENDPOINTS.has(req.path) || (req.method === 'POST' && req.path === SIGN_IN);

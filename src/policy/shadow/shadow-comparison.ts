@@ -1,8 +1,8 @@
 import type { CompiledRule, LoadedPolicy } from '../loaded-policy';
-import { evaluate, outcomeRank, riskRank } from '../policy-evaluator';
+import { evaluate } from '../policy-evaluator';
 import type { LimitReadings } from '../limits';
 import type { ActionRequest } from '../../shared/action';
-import type { PolicyDecision, PolicyOutcome, RiskTier } from '../../shared/policy';
+import { outranks, type PolicyDecision, type PolicyOutcome, type RiskTier } from '../../shared/policy';
 
 /** The live decision beside the candidate's, for one action. */
 export interface ShadowComparison {
@@ -28,13 +28,7 @@ export function decidingRule(policy: LoadedPolicy, matchedRules: readonly string
   for (const id of matchedRules) {
     const rule = byId.get(id);
     if (!rule) continue;
-    if (
-      !deciding ||
-      outcomeRank(rule.outcome) > outcomeRank(deciding.outcome) ||
-      (outcomeRank(rule.outcome) === outcomeRank(deciding.outcome) && riskRank(rule.risk) > riskRank(deciding.risk))
-    ) {
-      deciding = rule;
-    }
+    if (!deciding || outranks(rule, deciding)) deciding = rule;
   }
   return deciding?.id ?? null;
 }

@@ -1,7 +1,7 @@
 import type { OpenAPIRegistry } from '@asteasolutions/zod-to-openapi';
 import type { Pool } from 'pg';
 import { z } from 'zod';
-import { parseDuration } from '../../shared/duration';
+import { INSTANT_OR_DURATION_PATTERN, parseInstant } from '../../shared/duration';
 import { shadowReport } from './shadow-repository';
 import { principalOf } from '../../access/authenticate';
 import { DocumentedRouter } from '../../platform/http/documented-router';
@@ -11,7 +11,7 @@ import { parseInput } from '../../platform/http/validate';
 export const shadowQuery = z.strictObject({
   since: z
     .string()
-    .regex(/^([1-9][0-9]*[smhd]|\d{4}-\d{2}-\d{2}(T.+)?)$/, 'a duration such as 30d, or an ISO-8601 date or time')
+    .regex(INSTANT_OR_DURATION_PATTERN, 'a duration such as 30d, or an ISO-8601 date or time')
     .default('30d')
     .openapi({ description: 'Actions evaluated since: a duration back from now (30d) or an ISO-8601 time' }),
   candidateVersion: z.string().regex(/^sha256:[0-9a-f]{64}$/, 'a policy version (sha256:…)').optional().openapi({ description: 'Default: the candidate evaluated most recently' }),
@@ -56,9 +56,8 @@ export function shadowRoutes(registry: OpenAPIRegistry, options: { pool: Pool })
     async (req, res) => {
       const query = parseInput(shadowQuery, req.query, 'query');
       const until = new Date();
-      const duration = parseDuration(query.since);
-      const since = duration !== undefined ? new Date(until.getTime() - duration) : new Date(query.since);
-      if (Number.isNaN(since.getTime())) {
+      const since = parseInstant(query.since, until);
+      if (!since) {
         throw new HttpProblem(400, 'validation', 'Invalid request', 'query.since: not a valid time', { issues: [{ path: 'query.since', message: 'not a valid time' }] });
       }
       res.json(await shadowReport(options.pool, principalOf(req), { since, until, candidateVersion: query.candidateVersion, examplesPerGroup: query.examples }));

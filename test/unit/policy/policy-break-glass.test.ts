@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { evaluate, loadPolicy } from '../../../src/policy';
 import { loadError, policyFrom, refundRequest } from './policy-fixtures';
 
-// Defect 10 of issue 13 (policy half): an admin's approval outside the routed tiers is a break-glass
+// An admin's approval outside the routed tiers is a break-glass
 // override, and a rule can forbid it. Any matched rule saying `break_glass: false` forbids it.
 
 const REFUND = 'action.type == "payments.refund"';

@@ -54,7 +54,7 @@ describe('the shipped policy', () => {
     expect(large?.execution).toEqual({ mode: 'server', executor: 'payments-api' });
   });
 
-  // Defect 8 of issue 13: a refund naming a customer resource went to support-leads via owner routing.
+  // A refund naming a customer resource went to support-leads via owner routing.
   it('refuses money and permission actions on resource types their rules do not accept', () => {
     const policy = loadPolicy(SHIPPED_POLICY_DIR);
     const request = (type: string, resourceType: string, payload: Record<string, number | string>) => ({

@@ -2,7 +2,8 @@ import { useEffect, useState } from 'preact/hooks';
 import { holdpoint } from '../api';
 import { displayValue, formatDateTime, sameValue, statusLabel } from '../format';
 import { usePolling } from '../hooks';
-import type { ActionView, EvidenceBundle, JsonObject, Principal } from '../types';
+import type { JsonObject } from '../../../shared/action';
+import type { ActionView, ConsolePrincipal, EvidenceBundle } from '../../../shared/wire-types';
 import { RiskBadge, SlaCountdown, StatusPill } from './badges';
 import { DecisionForm } from './decision-form';
 import { PayloadView } from './payload-view';
@@ -48,7 +49,7 @@ function KeyValues({ values, caption }: { values: JsonObject; caption: string })
   );
 }
 
-export function ActionDetail({ id, principal, onAnnounce }: { id: string; principal: Principal; onAnnounce: (message: string) => void }) {
+export function ActionDetail({ id, principal, onAnnounce }: { id: string; principal: ConsolePrincipal; onAnnounce: (message: string) => void }) {
   const detail = usePolling(() => load(id), [id]);
   const [decided, setDecided] = useState<ActionView | undefined>();
   useEffect(() => setDecided(undefined), [id]);

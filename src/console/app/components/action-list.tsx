@@ -2,7 +2,7 @@ import { useState } from 'preact/hooks';
 import { holdpoint } from '../api';
 import { formatDateTime, formatTime, statusLabel } from '../format';
 import { usePolling } from '../hooks';
-import type { ActionSummary, Principal } from '../types';
+import type { ActionSummary, ConsolePrincipal } from '../../../shared/wire-types';
 import { RiskBadge, SlaCountdown, StatusPill } from './badges';
 
 export type ListMode = 'inbox' | 'decided' | 'all';
@@ -32,7 +32,7 @@ function load(mode: ListMode, filters: Filters): Promise<ActionSummary[]> {
   return holdpoint.actions({ ...filters }).then((page) => (mode === 'decided' ? page.items.filter((item) => !PENDING.has(item.status)) : page.items));
 }
 
-export function ActionList({ mode, principal }: { mode: ListMode; principal: Principal }) {
+export function ActionList({ mode, principal }: { mode: ListMode; principal: ConsolePrincipal }) {
   const [filters, setFilters] = useState<Filters>({});
   const list = usePolling(() => load(mode, filters), [mode, filters.risk, filters.actionType, filters.agentId, filters.status]);
   const text = TITLES[mode];
@@ -131,7 +131,7 @@ export function ActionList({ mode, principal }: { mode: ListMode; principal: Pri
   );
 }
 
-function Row({ item, mode }: { item: ActionSummary; mode: ListMode; principal: Principal }) {
+function Row({ item, mode }: { item: ActionSummary; mode: ListMode; principal: ConsolePrincipal }) {
   return (
     <tr>
       <td>{mode === 'inbox' ? <RiskBadge risk={item.risk} /> : <StatusPill status={item.status} />}</td>

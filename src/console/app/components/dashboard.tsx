@@ -4,7 +4,7 @@ import 'uplot/dist/uPlot.min.css';
 import { holdpoint } from '../api';
 import { formatTime, RISK_LABEL, statusLabel } from '../format';
 import { usePolling } from '../hooks';
-import type { Metrics, Principal } from '../types';
+import type { ConsolePrincipal, MetricsReport } from '../../../shared/wire-types';
 
 const RANGES = [7, 30, 90] as const;
 type Range = (typeof RANGES)[number];
@@ -47,14 +47,14 @@ function windowOf(days: Range, now: number): { from: string; to: string } {
 }
 
 /** One row per UTC day of the window (days without actions count zero). */
-function dailyVolume(metrics: Metrics): { day: number; counts: Record<string, number> }[] {
+function dailyVolume(metrics: MetricsReport): { day: number; counts: Record<string, number> }[] {
   const byDay = new Map(metrics.volumeOverTime.map((point) => [Math.floor(Date.parse(point.start) / DAY_MS) * DAY_MS, point.counts]));
   const rows: { day: number; counts: Record<string, number> }[] = [];
   for (let day = Date.parse(metrics.window.from); day < Date.parse(metrics.window.to); day += DAY_MS) rows.push({ day, counts: byDay.get(day) ?? {} });
   return rows;
 }
 
-function histogramRows(metrics: Metrics): { label: string; count: number }[] {
+function histogramRows(metrics: MetricsReport): { label: string; count: number }[] {
   const counts = new Map(metrics.responseTimes.histogram.map((bin) => [bin.upToSeconds, bin.count]));
   const bounds: (number | null)[] = [...RESPONSE_BOUNDS, null];
   // Trim the empty tail so the chart uses its width for the bins that matter.
@@ -153,7 +153,7 @@ function VolumeChart({ rows }: { rows: { day: number; counts: Record<string, num
   );
 }
 
-function ResponseChart({ metrics }: { metrics: Metrics }) {
+function ResponseChart({ metrics }: { metrics: MetricsReport }) {
   const bins = useMemo(() => histogramRows(metrics), [metrics]);
   const { options, data } = useMemo(() => {
     const options: Omit<uPlot.Options, 'width'> = {
@@ -218,7 +218,7 @@ function Empty({ children }: { children: string }) {
   return <p class="muted panel-empty">{children}</p>;
 }
 
-function SlaTable({ metrics }: { metrics: Metrics }) {
+function SlaTable({ metrics }: { metrics: MetricsReport }) {
   const { byTier, byRisk } = metrics.slaBreaches;
   if (!byTier.length) return <Empty>No decided reviews in this window.</Empty>;
   return (
@@ -270,7 +270,7 @@ function SlaTable({ metrics }: { metrics: Metrics }) {
   );
 }
 
-function DenialTable({ metrics }: { metrics: Metrics }) {
+function DenialTable({ metrics }: { metrics: MetricsReport }) {
   if (!metrics.denialReasons.length) return <Empty>No reviewer denials in this window.</Empty>;
   return (
     <table class="actions-table compact" aria-labelledby="denials-title">
@@ -307,13 +307,13 @@ function DenialTable({ metrics }: { metrics: Metrics }) {
   );
 }
 
-function explain(row: Metrics['ruleSuggestions'][number]): string {
+function explain(row: MetricsReport['ruleSuggestions'][number]): string {
   const verb = row.suggestion === 'allow' ? 'approved' : 'denied';
   const count = row.suggestion === 'allow' ? row.approved : row.denied;
   return `Reviewers ${verb} ${count} of ${row.decisions} (${percent(row.share)}): consider making this rule ${row.suggestion === 'allow' ? 'allow without review' : 'deny without review'}.`;
 }
 
-function SuggestionTable({ metrics }: { metrics: Metrics }) {
+function SuggestionTable({ metrics }: { metrics: MetricsReport }) {
   if (!metrics.ruleSuggestions.length) return <Empty>No rule has 20 or more human decisions going one way (95 %) yet.</Empty>;
   return (
     <table class="actions-table compact" aria-labelledby="suggestions-title">
@@ -353,7 +353,7 @@ function SuggestionTable({ metrics }: { metrics: Metrics }) {
   );
 }
 
-export function Dashboard({ principal }: { principal: Principal }) {
+export function Dashboard({ principal }: { principal: ConsolePrincipal }) {
   const [range, setRange] = useState<Range>(30);
   const metrics = usePolling(() => holdpoint.metrics({ ...windowOf(range, Date.now()), bucket: 'day' }), [range], 60_000);
   const data = metrics.data;

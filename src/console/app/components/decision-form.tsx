@@ -2,10 +2,11 @@ import { useEffect, useState } from 'preact/hooks';
 import { reasonCodesFor } from '../../../shared/reason-codes';
 import { ApiError, holdpoint } from '../api';
 import { displayValue, sameValue } from '../format';
-import type { ActionView, JsonObject } from '../types';
+import type { JsonObject, JsonValue } from '../../../shared/action';
+import type { ActionView } from '../../../shared/wire-types';
 
 /** Parses what a reviewer typed into an editable field, keeping the original value's JSON type. */
-function parseEdit(original: unknown, text: string): { value?: unknown; error?: string } {
+function parseEdit(original: unknown, text: string): { value?: JsonValue; error?: string } {
   // An editable field the payload lacks, left empty, stays absent (not an invalid edit).
   if (original === undefined && text.trim() === '') return { value: undefined };
   if (typeof original === 'string') return { value: text };
@@ -86,7 +87,7 @@ export function DecisionForm({
     setBusy(true);
     setError(undefined);
     const editedPayload: JsonObject | undefined =
-      verdict === 'approve' && changed.length ? { ...base, ...Object.fromEntries(changed.map((field) => [field, parsed[field]!.value])) } : undefined;
+      verdict === 'approve' && changed.length ? { ...base, ...Object.fromEntries(changed.map((field) => [field, parsed[field]!.value!])) } : undefined;
     try {
       const view = await holdpoint.decide(action.id, {
         verdict,

@@ -1,5 +1,5 @@
 import { displayValue, sameValue } from '../format';
-import type { JsonObject } from '../types';
+import type { JsonObject } from '../../../shared/action';
 
 /** The payload as a field table; with `edited`, a diff of requested against edited values. */
 export function PayloadView({ payload, edited, editedLabel = 'Approved' }: { payload: JsonObject; edited?: JsonObject; editedLabel?: string }) {

@@ -1,9 +1,9 @@
 import { useState } from 'preact/hooks';
 import { ApiError, holdpoint } from '../api';
-import type { Session } from '../types';
+import type { ConsoleSession } from '../../../shared/wire-types';
 import { Logo } from './logo';
 
-export function SignIn({ onSignedIn, notice }: { onSignedIn: (session: Session) => void; notice?: string }) {
+export function SignIn({ onSignedIn, notice }: { onSignedIn: (session: ConsoleSession) => void; notice?: string }) {
   const [apiKey, setApiKey] = useState('');
   const [error, setError] = useState<string | undefined>();
   const [busy, setBusy] = useState(false);

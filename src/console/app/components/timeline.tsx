@@ -1,5 +1,6 @@
 import { formatDateTime } from '../format';
-import type { EvidenceEvent, JsonObject } from '../types';
+import type { JsonObject } from '../../../shared/action';
+import type { EvidenceRecord } from '../../../shared/wire-types';
 
 interface Described {
   title: string;
@@ -9,7 +10,7 @@ interface Described {
 
 const list = (value: unknown) => (Array.isArray(value) ? value.join(', ') : '');
 
-function describe(event: EvidenceEvent): Described {
+function describe(event: EvidenceRecord): Described {
   const d = event.data as JsonObject & Record<string, unknown>;
   const actor = event.actor ?? 'holdpoint';
   switch (event.type) {
@@ -70,7 +71,7 @@ function describe(event: EvidenceEvent): Described {
   }
 }
 
-export function Timeline({ events }: { events: EvidenceEvent[] }) {
+export function Timeline({ events }: { events: EvidenceRecord[] }) {
   return (
     <ol class="timeline">
       {events.map((event) => {

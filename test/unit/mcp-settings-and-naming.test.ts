@@ -1,25 +1,6 @@
-import type { ActionView } from '../../src/agents/client';
-import { toActionView } from '../../src/gate/service/action-view';
 import { splitCommandLine } from '../../src/agents/mcp/command-line';
 import { serverSlug, toolActionType } from '../../src/agents/mcp/gateway';
 import { loadMcpSettings, McpSettingsError } from '../../src/agents/mcp/mcp-settings';
-import type { ActionState } from '../../src/shared/action-state';
-
-describe('client wire types', () => {
-  it("match the API's own view (compile-time: the assignment below must type-check)", () => {
-    const state: ActionState = {
-      actionId: 'action-11-support-bot-k',
-      submissionId: 's',
-      requestHash: 'h',
-      request: { agent: { id: 'support-bot' }, action: { type: 't' }, resource: { type: 'r', id: '1' }, payload: {} },
-      status: 'executed',
-      decision: { verdict: 'allowed', by: ['policy'], at: 'now' },
-      execution: { mode: 'agent', result: null },
-    };
-    const view: ActionView = toActionView(state, { base: 'http://x', namespace: 'default' });
-    expect(view.execution).toEqual({ mode: 'agent', result: null });
-  });
-});
 
 describe('splitCommandLine', () => {
   it.each([

@@ -1,13 +1,13 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
-import { parseArgs } from 'node:util';
-import { createHoldpointClient } from '../client';
-import { createApprovalServer, SERVER_VERSION } from './approval-server';
-import { splitCommandLine } from './command-line';
-import { createGatewayServer } from './gateway';
-import { serveStreamableHttp } from './http-transport';
-import { loadMcpSettings, McpSettingsError, type McpSettings } from './mcp-settings';
+import { createHoldpointClient } from '../../agents/client';
+import { createApprovalServer, SERVER_VERSION } from '../../agents/mcp/approval-server';
+import { splitCommandLine } from '../../agents/mcp/command-line';
+import { createGatewayServer } from '../../agents/mcp/gateway';
+import { serveStreamableHttp } from '../../agents/mcp/http-transport';
+import { loadMcpSettings, McpSettingsError, type McpSettings } from '../../agents/mcp/mcp-settings';
+import { parseFlags, UsageError, type CommandGroup } from './dispatch';
 
 const USAGE = `usage: holdpoint mcp <command>
 
@@ -23,61 +23,43 @@ Environment: HOLDPOINT_URL (default http://127.0.0.1:8080), HOLDPOINT_API_KEY, H
 Over stdio, run it as \`npm run --silent holdpoint -- mcp …\` (npm's banner would corrupt stdout).
 `;
 
-class UsageError extends Error {}
-
 /** stdout carries the protocol over stdio: everything else goes to stderr. */
 const log = (line: string) => process.stderr.write(`[holdpoint mcp] ${line}\n`);
 
-export async function mcpCommand(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
-  const [name, ...rest] = argv;
-  if (name === undefined || name === 'help' || name === '--help' || rest.includes('--help')) {
-    (name === undefined ? process.stderr : process.stdout).write(USAGE);
-    return name === undefined ? 2 : 0;
-  }
-  try {
-    if (name === 'serve') return await serve(rest, env);
-    if (name === 'gateway') return await gateway(rest, env);
-    throw new UsageError(`unknown command ${name}`);
-  } catch (err) {
-    if (err instanceof UsageError || (err instanceof TypeError && 'code' in err && String(err.code).startsWith('ERR_PARSE_ARGS'))) {
-      process.stderr.write(`holdpoint mcp: ${err.message}\n\n${USAGE}`);
-      return 2;
-    }
-    if (err instanceof McpSettingsError) {
-      process.stderr.write(`holdpoint mcp: ${err.message}\n`);
-      return 2;
-    }
-    throw err;
-  }
-}
+export const mcpCommands: CommandGroup = {
+  name: 'holdpoint mcp',
+  usage: USAGE,
+  commands: {
+    serve: { run: (argv, io) => serve(argv, io.env ?? process.env) },
+    gateway: { run: (argv, io) => gateway(argv, io.env ?? process.env) },
+  },
+  exitCodeOf: (err) => (err instanceof McpSettingsError ? 2 : undefined),
+};
 
 function positiveSeconds(value: string | undefined, flag: string, fallback: number): number {
   if (value === undefined) return fallback;
   const seconds = Number(value);
-  if (!Number.isInteger(seconds) || seconds < 1) throw new UsageError(`${flag} must be a whole number of seconds`);
+  if (!Number.isInteger(seconds) || seconds < 1) throw new UsageError(`${flag} must be a whole number of seconds, not ${value}`);
   return seconds;
 }
 
 async function serve(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    strict: true,
-    options: { http: { type: 'boolean' }, host: { type: 'string' }, port: { type: 'string' }, 'max-wait': { type: 'string' } },
-  });
+  const values = parseFlags(argv, { http: { type: 'boolean' }, host: { type: 'string' }, port: { type: 'string' }, 'max-wait': { type: 'string' } });
+  const maxWaitSeconds = positiveSeconds(values['max-wait'], '--max-wait', 600);
+  if (!values.http && (values.host || values.port)) throw new UsageError('--host and --port apply to --http');
+  const port = values.port === undefined ? 8090 : Number(values.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port must be a port number from 0 to 65535, not ${values.port}`);
   const settings = loadMcpSettings(env);
   const client = createHoldpointClient({ url: settings.url, apiKey: settings.apiKey });
-  const create = () => createApprovalServer({ client, agentId: settings.agentId, maxWaitSeconds: positiveSeconds(values['max-wait'], '--max-wait', 600) });
+  const create = () => createApprovalServer({ client, agentId: settings.agentId, maxWaitSeconds });
 
   if (values.http) {
-    const port = values.port === undefined ? 8090 : Number(values.port);
-    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError('--port must be a port number');
     const running = await serveStreamableHttp(create, { host: values.host ?? '127.0.0.1', port });
     log(`Holdpoint MCP server ${SERVER_VERSION} on ${running.url} (Streamable HTTP), agent ${settings.agentId} at ${settings.url}`);
     await untilSignal();
     await running.close();
     return 0;
   }
-  if (values.host || values.port) throw new UsageError('--host and --port apply to --http');
   const server = create();
   await server.connect(new StdioServerTransport());
   log(`Holdpoint MCP server ${SERVER_VERSION} on stdio, agent ${settings.agentId} at ${settings.url}`);
@@ -89,17 +71,13 @@ async function serve(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
 async function gateway(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
   const separator = argv.indexOf('--');
   const flags = separator === -1 ? argv : argv.slice(0, separator);
-  const { values } = parseArgs({
-    args: flags,
-    strict: true,
-    options: { upstream: { type: 'string' }, name: { type: 'string' }, timeout: { type: 'string' } },
-  });
-  const command = separator === -1 ? splitCommandLine(values.upstream ?? '') : argv.slice(separator + 1);
+  const values = parseFlags(flags, { upstream: { type: 'string' }, name: { type: 'string' }, timeout: { type: 'string' } });
+  const command = separator === -1 ? upstreamWords(values.upstream ?? '') : argv.slice(separator + 1);
   if (values.upstream !== undefined && separator !== -1) throw new UsageError('give the upstream either as --upstream "<command>" or after --, not both');
   const [program, ...args] = command;
   if (!program) throw new UsageError('--upstream "<command>" is required');
-  const settings = loadMcpSettings(env);
   const decisionTimeoutMs = positiveSeconds(values.timeout, '--timeout', 600) * 1000;
+  const settings = loadMcpSettings(env);
 
   const upstream = new Client({ name: 'holdpoint-gateway', version: SERVER_VERSION });
   await upstream.connect(new StdioClientTransport({ command: program, args, env: upstreamEnvironment(env), stderr: 'inherit' }));
@@ -123,6 +101,14 @@ async function gateway(argv: string[], env: NodeJS.ProcessEnv): Promise<number> 
     return 1;
   }
   return 0;
+}
+
+function upstreamWords(line: string): string[] {
+  try {
+    return splitCommandLine(line);
+  } catch (err) {
+    throw new UsageError(`--upstream: ${(err as Error).message}`);
+  }
 }
 
 function describe(settings: McpSettings, upstream: Client, name: string | undefined): string {
