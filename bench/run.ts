@@ -47,7 +47,7 @@ if (flags['pending-budget']) PLAN.pendingBudgetS = Number(flags['pending-budget'
 
 const LIMITS_PLAN = quick
   ? { warmupSeconds: 4, figure: { concurrency: [8, 64], slices: 2, sliceSeconds: 5 } }
-  : { warmupSeconds: 8, figure: { concurrency: [1, 8, 64], slices: 4, sliceSeconds: 8 } };
+  : { warmupSeconds: 8, figure: { concurrency: [1, 8, 64], slices: 6, sliceSeconds: 6 } };
 
 const started = Date.now();
 const log = (line: string) => process.stderr.write(`[bench +${((Date.now() - started) / 1000).toFixed(1)}s] ${line}\n`);
