@@ -9,9 +9,9 @@
  * directory. Seeds a fresh schema: `--actions` actions over `--days` days, half of them
  * `bench.refund` with their three limit_ledger rows (appended in submission order, as admission
  * appends them), by `--agents` agents, to `--customers` customers and `--accounts` payment
- * accounts; 10% denied, 10% pending, the rest executed, whoever the agent and customer. The seed is written against the schema
- * before the limit counters (migration 009), then the remaining migrations run over it, timed, as
- * they would over an existing database. `--schema NAME` keeps that schema and reuses it when run
+ * accounts; 10% denied, 10% pending, the rest executed, whoever the agent and customer. The seed
+ * is written against the schema before the limit counters (migration 009), then the remaining
+ * migrations run over it, timed, as they would over an existing database. `--schema NAME` keeps that schema and reuses it when run
  * again with the same seed (the measurements then start at once).
  *
  * Then runs the shipped admission activity (`admitAction`: limit locks, aggregates, ledger insert,
@@ -110,6 +110,8 @@ const VARIANTS: readonly Variant[] = ['plain', 'limited'];
 
 const log = (message: string) => process.stderr.write(`[${new Date().toISOString().slice(11, 19)} load ${os.loadavg()[0]!.toFixed(2)}] ${message}\n`);
 const load1 = () => round(os.loadavg()[0]!);
+
+const loadAverageAtStart = os.loadavg().map((x) => round(x));
 
 async function main() {
   let postgres: RunningPostgres | undefined;
@@ -343,7 +345,7 @@ async function measure(pool: Pool, policies: { plain: LoadedPolicy; limited: Loa
     figure: 'admission with three aggregate conditions, 1M stored actions',
     finishedAt: new Date().toISOString(),
     seeded: SEED,
-    machine: { nproc: os.cpus().length, cpu: os.cpus()[0]?.model, node: process.version, loadAverageAtEnd: os.loadavg().map((x) => round(x)) },
+    machine: { nproc: os.cpus().length, cpu: os.cpus()[0]?.model, node: process.version, loadAverageAtStart, loadAverageAtEnd: os.loadavg().map((x) => round(x)) },
     windows,
     latencyMs: latency,
     extraP50Ms: extraP50,
